@@ -1,0 +1,15 @@
+"""Piccolo app of the accounts area: its tables and migrations."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from portal.accounts.tables import StaffMember, ClientOrganisation, ClientUser, LoginToken, UserSession
+
+APP_CONFIG = AppConfig(
+    app_name="accounts",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[StaffMember, ClientOrganisation, ClientUser, LoginToken, UserSession],
+    migration_dependencies=["portal.workspaces.piccolo_app"],
+    commands=[],
+)

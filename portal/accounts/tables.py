@@ -1,0 +1,70 @@
+"""People and their ways in: staff, client organisations and users, tokens, sessions."""
+
+from piccolo.columns.base import OnDelete
+from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.workspaces.tables import Workspace
+
+STAFF_ROLES = ("owner", "admin", "member")
+TOKEN_PURPOSES = ("login", "invite")
+
+
+class StaffMember(Table, tablename="staff_member"):
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    email = Varchar(length=254, index=True)
+    name = Varchar(length=200, default="")
+    role = Varchar(length=16, default="member")
+    active = Boolean(default=True)
+    oidc_issuer = Varchar(length=255, null=True, default=None)
+    oidc_subject = Varchar(length=255, null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+
+class ClientOrganisation(Table, tablename="client_organisation"):
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    name = Varchar(length=200)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ClientUser(Table, tablename="client_user"):
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    organisation = ForeignKey(ClientOrganisation, index=True, on_delete=OnDelete.cascade, null=False)
+    email = Varchar(length=254, index=True)
+    name = Varchar(length=200, default="")
+    active = Boolean(default=True)
+    oidc_issuer = Varchar(length=255, null=True, default=None)
+    oidc_subject = Varchar(length=255, null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+
+class LoginToken(Table, tablename="login_token"):
+    """A magic-link or invite token; only its SHA-256 is stored."""
+
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    purpose = Varchar(length=16, default="login")
+    staff = ForeignKey(StaffMember, null=True, index=True, on_delete=OnDelete.cascade)
+    client_user = ForeignKey(ClientUser, null=True, index=True, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class UserSession(Table, tablename="user_session"):
+    """A signed-in browser; the cookie holds a random id, the row its SHA-256."""
+
+    id_hash = Varchar(length=64, unique=True, index=True)
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    staff = ForeignKey(StaffMember, null=True, index=True, on_delete=OnDelete.cascade)
+    client_user = ForeignKey(ClientUser, null=True, index=True, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    ip = Varchar(length=45, default="")
+    user_agent = Text(default="")

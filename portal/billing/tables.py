@@ -1,0 +1,53 @@
+"""Invoices, their lines and payments. Amounts are integer minor units (cents)."""
+
+from decimal import Decimal
+
+from piccolo.columns.base import OnDelete
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.projects.tables import Project
+from portal.workspaces.tables import Workspace
+
+#: Stored statuses; "overdue" is derived (sent and past due), never stored.
+INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "expired")
+
+
+class Invoice(Table, tablename="invoice"):
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    project = ForeignKey(Project, index=True, on_delete=OnDelete.cascade, null=False)
+    number = Varchar(length=40)
+    status = Varchar(length=8, default="draft", index=True)
+    currency = Varchar(length=3, default="usd")
+    issue_date = Date()
+    due_date = Date()
+    total_cents = BigInt(default=0)
+    notes = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)
+    paid_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+
+class InvoiceLine(Table, tablename="invoice_line"):
+    invoice = ForeignKey(Invoice, index=True, on_delete=OnDelete.cascade, null=False)
+    description = Varchar(length=300)
+    quantity = Numeric(digits=(10, 2), default=Decimal("1"))
+    unit_amount_cents = BigInt()
+    amount_cents = BigInt()
+    position = Integer(default=0)
+
+
+class Payment(Table, tablename="payment"):
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    invoice = ForeignKey(Invoice, index=True, on_delete=OnDelete.cascade, null=False)
+    amount_cents = BigInt()
+    currency = Varchar(length=3)
+    provider = Varchar(length=16, default="stripe")
+    checkout_session_id = Varchar(length=255, null=True, default=None, unique=True)
+    payment_intent_id = Varchar(length=255, null=True, default=None, index=True)
+    status = Varchar(length=16, default="pending")
+    created_at = Timestamptz(default=TimestamptzNow())
+    completed_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,180 @@
+"""Typed settings, read from the environment here and nowhere else.
+
+Every setting is declared once in ``SETTINGS`` with its environment variable, default
+and description; the README's configuration table is checked against this list by a
+test. A bad value raises ``SettingsError`` with one line that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A setting has a value the portal cannot start with."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PORTAL_BASE_URL", "http://127.0.0.1:8000", "Public URL of this installation (studio and default portal URLs)."),
+    Setting("PORTAL_DATA_DIR", "./data", "Directory for runtime state: SQLite database, uploaded files, generated secret key."),
+    Setting("DATABASE_URL", None, "Database. Default: SQLite file `portal.sqlite3` in the data dir; `postgresql://user:pass@host/db` selects PostgreSQL."),
+    Setting("PORTAL_SECRET_KEY", None, "Secret for signing (CSRF). If unset, one is generated once and kept in `<data dir>/secret_key` (mode 0600)."),
+    Setting("PORTAL_SECRET_KEY_FILE", None, "Path of a file holding the secret key (container secrets); wins over PORTAL_SECRET_KEY."),
+    Setting("PORTAL_ENV", "development", "`development` or `production`. Production refuses an http base URL other than localhost."),
+    Setting("PORTAL_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+    Setting("PORTAL_WORKERS", "0", "Server worker processes for `portal serve`; 0 means one per CPU core."),
+    Setting("PORTAL_SQLITE_READERS", "4", "Persistent SQLite reader connections per worker (1-32); writes share one connection."),
+    Setting("PORTAL_MAX_UPLOAD_MB", "200", "Largest accepted upload, in megabytes."),
+    Setting("PORTAL_SESSION_IDLE_MINUTES", "720", "A session ends after this many minutes without a request."),
+    Setting("PORTAL_SESSION_MAX_DAYS", "30", "A session ends this many days after login, whatever its use."),
+    Setting("PORTAL_LOGIN_LINK_MINUTES", "15", "How long a magic login link stays valid."),
+)
+
+_ENV_NAMES = frozenset(s.env for s in SETTINGS)
+_DEFAULTS = {s.env: s.default for s in SETTINGS}
+
+
+def _int_in(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    env: str
+    log_level: str
+    workers: int
+    sqlite_readers: int
+    max_upload_bytes: int
+    session_idle_minutes: int
+    session_max_days: int
+    login_link_minutes: int
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def base_host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default ``os.environ``); raise SettingsError."""
+        environ = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            assert name in _ENV_NAMES, name
+            value = environ.get(name)
+            if value is None or value.strip() == "":
+                return _DEFAULTS[name]
+            return value.strip()
+
+        base_url = get("PORTAL_BASE_URL").rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise SettingsError(
+                f"PORTAL_BASE_URL must look like https://portal.example.com (no path), got {base_url!r}"
+            )
+        env = get("PORTAL_ENV")
+        if env not in ("development", "production"):
+            raise SettingsError(f"PORTAL_ENV must be 'development' or 'production', got {env!r}")
+        if env == "production" and parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost"):
+            raise SettingsError("PORTAL_BASE_URL must use https when PORTAL_ENV=production")
+
+        data_dir = Path(get("PORTAL_DATA_DIR")).expanduser().resolve()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"PORTAL_DATA_DIR {str(data_dir)!r} cannot be created: {exc.strerror}") from None
+        if not os.access(data_dir, os.W_OK):
+            raise SettingsError(f"PORTAL_DATA_DIR {str(data_dir)!r} is not writable")
+
+        database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'portal.sqlite3'}"
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql://" + database_url.removeprefix("postgres://")
+        if not (database_url.startswith("sqlite:///") or database_url.startswith("postgresql://")):
+            raise SettingsError(
+                f"DATABASE_URL must start with postgresql:// or sqlite:///, got {database_url.split(':')[0]!r}"
+            )
+
+        log_level = get("PORTAL_LOG_LEVEL").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"PORTAL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+        return cls(
+            base_url=base_url,
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=_secret_key(get, data_dir),
+            env=env,
+            log_level=log_level,
+            workers=_int_in("PORTAL_WORKERS", get("PORTAL_WORKERS"), 0, 64),
+            sqlite_readers=_int_in("PORTAL_SQLITE_READERS", get("PORTAL_SQLITE_READERS"), 1, 32),
+            max_upload_bytes=_int_in("PORTAL_MAX_UPLOAD_MB", get("PORTAL_MAX_UPLOAD_MB"), 1, 10_000) * 1024 * 1024,
+            session_idle_minutes=_int_in("PORTAL_SESSION_IDLE_MINUTES", get("PORTAL_SESSION_IDLE_MINUTES"), 5, 525_600),
+            session_max_days=_int_in("PORTAL_SESSION_MAX_DAYS", get("PORTAL_SESSION_MAX_DAYS"), 1, 365),
+            login_link_minutes=_int_in("PORTAL_LOGIN_LINK_MINUTES", get("PORTAL_LOGIN_LINK_MINUTES"), 1, 1440),
+        )
+
+
+def _secret_key(get: Callable[[str], str | None], data_dir: Path) -> str:
+    key_file = get("PORTAL_SECRET_KEY_FILE")
+    if key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"PORTAL_SECRET_KEY_FILE {key_file!r} cannot be read: {exc.strerror}") from None
+    else:
+        key = get("PORTAL_SECRET_KEY") or _generated_key(data_dir)
+    if len(key) < 32:
+        raise SettingsError("PORTAL_SECRET_KEY must be at least 32 characters long")
+    return key
+
+
+def _generated_key(data_dir: Path) -> str:
+    """Read the generated key, creating it (mode 0600) on first start."""
+    path = data_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path.read_text().strip()
