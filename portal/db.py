@@ -17,8 +17,9 @@ import asyncio
 import contextvars
 import sqlite3
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import aiosqlite
 from piccolo.engine.postgres import PostgresEngine
@@ -70,7 +71,7 @@ class PragmaConnection(sqlite3.Connection):
 class _Pool:
     """Connections of one event loop: N readers and one writer behind a lock."""
 
-    def __init__(self, engine: "PortalSQLiteEngine", readers: int) -> None:
+    def __init__(self, engine: PortalSQLiteEngine, readers: int) -> None:
         self.engine = engine
         self.reader_slots = asyncio.Semaphore(readers)
         self.idle_readers: list[aiosqlite.Connection] = []
@@ -131,7 +132,7 @@ class PooledTransaction(SQLiteTransaction):
         _note(f"BEGIN {self.transaction_type.value}")
         await self.connection.execute(f"BEGIN {self.transaction_type.value}")
 
-    async def __aenter__(self) -> "PooledTransaction":
+    async def __aenter__(self) -> PooledTransaction:
         if self._parent is not None:
             return self._parent
         self.connection = await self.get_connection()
@@ -245,7 +246,8 @@ class PortalPostgresEngine(PostgresEngine):
         return self.transaction()
 
     async def close_pool(self) -> None:
-        await self.close_connection_pool()
+        if self.pool is not None:
+            await self.close_connection_pool()
 
 
 def make_engine(database_url: str, sqlite_readers: int = 4):

@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.accounts.tables import StaffMember, ClientOrganisation, ClientUser, LoginToken, UserSession
+from portal.accounts.tables import ClientOrganisation, ClientUser, LoginToken, StaffMember, UserSession
 
 APP_CONFIG = AppConfig(
     app_name="accounts",

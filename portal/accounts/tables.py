@@ -1,7 +1,7 @@
 """People and their ways in: staff, client organisations and users, tokens, sessions."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -1,7 +1,7 @@
 """Audit events: who did what, when and from where."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.deliverables.tables import Deliverable, DeliverableVersion, ReviewDecision, DeliverableComment
+from portal.deliverables.tables import Deliverable, DeliverableComment, DeliverableVersion, ReviewDecision
 
 APP_CONFIG = AppConfig(
     app_name="deliverables",

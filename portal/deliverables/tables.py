@@ -1,7 +1,7 @@
 """Deliverables, their versions and the client's review decisions and comments."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -1,7 +1,7 @@
 """Client feedback messages; each creates an inbox task for the project lead."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.files.tables import StoredFile, ProjectFile
+from portal.files.tables import ProjectFile, StoredFile
 
 APP_CONFIG = AppConfig(
     app_name="files",

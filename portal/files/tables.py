@@ -1,7 +1,7 @@
 """Stored bytes (content-addressed blobs) and the files shared in projects."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import BigInt, Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

@@ -1,7 +1,7 @@
 """The email outbox: every message is a row first, sent by a worker afterwards."""
 
-from piccolo.columns.base import OnDelete
 from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

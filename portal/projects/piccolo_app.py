@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.projects.tables import Project, ProjectAccess, Milestone, Task, TaskComment
+from portal.projects.tables import Milestone, Project, ProjectAccess, Task, TaskComment
 
 APP_CONFIG = AppConfig(
     app_name="projects",

@@ -1,0 +1,113 @@
+"""Server-side sessions in our own table; the cookie holds only a random id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from portal import clock
+from portal.accounts.tables import ClientUser, StaffMember, UserSession
+from portal.accounts.tokens import hash_secret
+from portal.settings import Settings
+
+#: last_seen_at is written at most this often, so reads stay reads.
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in person of a request."""
+
+    kind: Literal["staff", "client"]
+    user_id: int
+    workspace_id: int
+    email: str
+    name: str
+    session_id: int
+    role: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def cookie_name(settings: Settings) -> str:
+    return "__Host-portal_session" if settings.is_https else "portal_session"
+
+
+async def create_session(
+    settings: Settings,
+    *,
+    workspace_id: int,
+    staff_id: int | None = None,
+    client_user_id: int | None = None,
+    ip: str = "",
+    user_agent: str = "",
+) -> str:
+    """Start a session with a brand-new random id and return that id (for the cookie)."""
+    raw = secrets.token_urlsafe(32)
+    current = clock.now()
+    await UserSession.insert(
+        UserSession(
+            id_hash=hash_secret(raw),
+            workspace=workspace_id,
+            staff=staff_id,
+            client_user=client_user_id,
+            created_at=current,
+            last_seen_at=current,
+            expires_at=current + dt.timedelta(days=settings.session_max_days),
+            ip=ip[:45],
+            user_agent=user_agent[:500],
+        )
+    )
+    if staff_id:
+        await StaffMember.update({StaffMember.last_login_at: current}).where(StaffMember.id == staff_id)
+    else:
+        await ClientUser.update({ClientUser.last_login_at: current}).where(ClientUser.id == client_user_id)
+    return raw
+
+
+async def load_session(settings: Settings, raw: str | None) -> Principal | None:
+    """The principal of a live session, or None (unknown, idle too long, expired, inactive)."""
+    if not raw or len(raw) > 100:
+        return None
+    row = await UserSession.select(
+        UserSession.id,
+        UserSession.workspace,
+        UserSession.staff,
+        UserSession.client_user,
+        UserSession.last_seen_at,
+        UserSession.expires_at,
+        UserSession.staff.email,
+        UserSession.staff.name,
+        UserSession.staff.role,
+        UserSession.staff.active,
+        UserSession.client_user.email,
+        UserSession.client_user.name,
+        UserSession.client_user.active,
+    ).where(UserSession.id_hash == hash_secret(raw)).first()
+    if row is None:
+        return None
+    current = clock.now()
+    idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
+    if row["expires_at"] <= current or row["last_seen_at"] + idle_limit <= current:
+        await UserSession.delete().where(UserSession.id == row["id"])
+        return None
+    if row["staff"]:
+        if not row["staff.active"]:
+            return None
+        principal = Principal("staff", row["staff"], row["workspace"], row["staff.email"], row["staff.name"], row["id"], row["staff.role"])
+    else:
+        if not row["client_user.active"]:
+            return None
+        principal = Principal("client", row["client_user"], row["workspace"], row["client_user.email"], row["client_user.name"], row["id"])
+    if current - row["last_seen_at"] > TOUCH_EVERY:
+        await UserSession.update({UserSession.last_seen_at: current}).where(UserSession.id == row["id"])
+    return principal
+
+
+async def end_session(raw: str | None) -> None:
+    if raw:
+        await UserSession.delete().where(UserSession.id_hash == hash_secret(raw))

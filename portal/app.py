@@ -1,0 +1,111 @@
+"""The application factory: everything the server and the tests run is built here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from portal.accounts.routes import PORTAL_HANDLERS, STUDIO_HANDLERS
+from portal.clientarea.routes import portal_router
+from portal.db import engine
+from portal.settings import Settings
+from portal.studio.routes import studio_router
+from portal.web import filters
+from portal.web.auth import LoginRequired
+from portal.web.errors import http_exception_handler, internal_error_handler
+from portal.web.security import security_headers_middleware
+from portal.web.tenancy import PortalUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+
+@get("/healthz", cache=False)
+async def healthz() -> Response:
+    """Liveness and database check for container health probes."""
+    try:
+        await engine().run_ddl("SELECT 1")
+    except Exception as exc:  # the probe reports, it must not raise
+        return Response({"status": "error", "database": type(exc).__name__}, status_code=503, media_type=MediaType.JSON)
+    return Response({"status": "ok", "database": "ok"}, media_type=MediaType.JSON)
+
+
+@get("/")
+async def root() -> Redirect:
+    return Redirect("/studio/")
+
+
+def _login_required(request: Request, exc: LoginRequired) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response("", status_code=204, headers={"HX-Redirect": exc.login_url})
+    return Redirect(exc.login_url, status_code=303)
+
+
+def _portal_unavailable(request: Request, exc: PortalUnavailable) -> Template:
+    return Template("portal/unavailable.html", context={"site": exc.site}, status_code=503)
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    db = engine()
+    if not app.state.settings.is_sqlite:
+        await db.start_connection_pool()
+    try:
+        yield
+    finally:
+        await db.close_pool()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the portal application for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    template_config = TemplateConfig(
+        directory=TEMPLATES,
+        engine=JinjaTemplateEngine,
+        engine_callback=lambda jinja: filters.install(jinja.engine, settings),
+    )
+    return Litestar(
+        route_handlers=[
+            healthz,
+            root,
+            portal_router(PORTAL_HANDLERS),
+            studio_router(),
+            *STUDIO_HANDLERS,
+            create_static_files_router(path="/static", directories=[STATIC], send_as_attachment=False),
+        ],
+        template_config=template_config,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="__Host-csrftoken" if settings.is_https else "csrftoken",
+            cookie_secure=settings.is_https,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/webhooks/stripe"],
+        ),
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            LoginRequired: _login_required,
+            PortalUnavailable: _portal_unavailable,
+            500: internal_error_handler,
+        },
+        middleware=[security_headers_middleware],
+        lifespan=[_lifespan],
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+        ),
+        state=State({"settings": settings}),
+        debug=False,
+    )

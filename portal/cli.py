@@ -1,0 +1,163 @@
+"""The `portal` command: serve, migrate, demo data, login links, workspaces."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from portal.settings import Settings, SettingsError
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[object]]) -> object:
+    """Run ``work`` with the database open, closing connections afterwards."""
+    from portal.db import engine
+
+    async def main():
+        db = engine()
+        if not settings.is_sqlite:
+            await db.start_connection_pool()
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.migrations import migrate
+
+    _run(settings, migrate)
+    print("migrations applied")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.app import STATIC
+    from portal.migrations import migrate
+
+    _run(settings, migrate)
+    workers = args.workers or settings.workers or os.cpu_count() or 1
+    print(f"serving {settings.base_url} on {args.host}:{args.port} with {workers} worker(s)", flush=True)
+    if args.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run("portal.app:create_app", factory=True, host=args.host, port=args.port, workers=workers,
+                    log_level=settings.log_level.lower(), proxy_headers=False)
+        return
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "portal.app:create_app",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        respawn_failed_workers=True,
+        log_level=settings.log_level.lower(),
+        # Static files straight from the server, outside Litestar (measured 9x faster).
+        static_path_route=["/static"],
+        static_path_mount=[STATIC],
+        static_path_expires=86400,
+    ).serve()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.accounts.links import login_link
+    from portal.demo import load_demo
+    from portal.migrations import migrate
+
+    async def work():
+        await migrate()
+        result = await load_demo(settings)
+        links = [
+            ("Studio (owner@brightline.example)", await login_link(settings, "owner@brightline.example", "demo")),
+            ("Portal (alice@northwind.example)", await login_link(settings, "alice@northwind.example", "demo")),
+            ("Portal (carol@globex.example)", await login_link(settings, "carol@globex.example", "demo")),
+        ]
+        return result, links
+
+    result, links = _run(settings, work)
+    print("demo workspace created" if result.created else "demo workspace already present")
+    print(f"portal home: {settings.base_url}/p/demo/")
+    print(f"one-time login links (valid {settings.login_link_minutes} minutes; `portal login-link EMAIL` makes more):")
+    for label, url in links:
+        print(f"  {label}: {url}")
+
+
+def cmd_login_link(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.accounts.links import NoSuchPerson, login_link
+
+    try:
+        print(_run(settings, lambda: login_link(settings, args.email, args.workspace)))
+    except NoSuchPerson as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def cmd_workspace(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.workspaces import services
+
+    try:
+        if args.action == "create":
+            _run(settings, lambda: services.create_workspace(args.slug, args.name, args.plan))
+            print(f"workspace {args.slug} created; portal at {settings.base_url}/p/{args.slug}/")
+        elif args.action == "list":
+            for row in _run(settings, services.list_workspaces):
+                portal = "on" if row["portal_enabled"] else "off"
+                print(f"{row['slug']:<24} {row['plan']:<8} portal {portal:<3} {row['name']}")
+        elif args.action == "set-plan":
+            _run(settings, lambda: services.set_plan(args.slug, args.plan))
+            print(f"workspace {args.slug} is now on the {args.plan} plan")
+    except services.WorkspaceError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portal", description="Self-hosted client portal for agencies.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 in a container)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=0, help="worker processes (default: PORTAL_WORKERS, else one per core)")
+    serve.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo workspace (idempotent) and print login links").set_defaults(func=cmd_demo)
+
+    link = sub.add_parser("login-link", help="print a one-time login URL for a staff member or client")
+    link.add_argument("email")
+    link.add_argument("--workspace", help="workspace slug (needed when there are several)")
+    link.set_defaults(func=cmd_login_link)
+
+    ws = sub.add_parser("workspace", help="create, list and change workspaces")
+    ws_sub = ws.add_subparsers(dest="action", required=True)
+    create = ws_sub.add_parser("create")
+    create.add_argument("slug")
+    create.add_argument("name")
+    create.add_argument("--plan", default="starter", choices=("starter", "growth", "scale"))
+    ws_sub.add_parser("list")
+    set_plan = ws_sub.add_parser("set-plan")
+    set_plan.add_argument("slug")
+    set_plan.add_argument("plan", choices=("starter", "growth", "scale"))
+    ws.set_defaults(func=cmd_workspace)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    args.func(settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The studio (agency staff): the dashboard of the signed-in member's workspace."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get
+from litestar.di import NamedDependency, Provide
+from litestar.response import Template
+
+from portal.accounts.sessions import Principal
+from portal.accounts.tables import ClientOrganisation
+from portal.clientarea.views import STATUS_LABELS
+from portal.projects.progress import progress_for
+from portal.projects.tables import Project
+from portal.web.auth import provide_staff
+from portal.web.rendering import page
+from portal.workspaces.tables import Workspace
+
+
+@get("/")
+async def dashboard(request: Request, staff: NamedDependency[Principal]) -> Template:
+    workspace = await Workspace.select(Workspace.name, Workspace.slug, Workspace.plan).where(
+        Workspace.id == staff.workspace_id
+    ).first()
+    rows = await Project.select(
+        Project.id, Project.name, Project.status, Project.due_date, Project.organisation.name.as_alias("client")
+    ).where(Project.workspace == staff.workspace_id).order_by(Project.organisation.name).order_by(Project.name)
+    progress = await progress_for(rows)
+    organisations = await ClientOrganisation.count().where(ClientOrganisation.workspace == staff.workspace_id)
+    projects = [
+        {**row, "status_label": STATUS_LABELS.get(row["status"], row["status"]), "progress": progress[row["id"]]}
+        for row in rows
+    ]
+    context = {"staff": staff, "workspace": workspace, "projects": projects, "organisations": organisations}
+    return page(request, "studio/dashboard.html", context)
+
+
+def studio_router() -> Router:
+    return Router(path="/studio", route_handlers=[dashboard], dependencies={"staff": Provide(provide_staff)})

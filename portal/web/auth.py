@@ -1,0 +1,40 @@
+"""Who is asking: the session cookie turned into a principal, and guards for areas."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.di import NamedDependency
+
+from portal.accounts.sessions import Principal, cookie_name, load_session
+from portal.web.tenancy import PortalSite
+
+
+class LoginRequired(Exception):
+    """Raised by a dependency: the answer is a redirect to ``login_url``."""
+
+    def __init__(self, login_url: str) -> None:
+        self.login_url = login_url
+
+
+async def current_principal(request: Request) -> Principal | None:
+    settings = request.app.state.settings
+    if "principal" not in request.state:
+        raw = request.cookies.get(cookie_name(settings))
+        request.state.principal = await load_session(settings, raw)
+    return request.state.principal
+
+
+async def provide_client(request: Request, site: NamedDependency[PortalSite]) -> Principal:
+    """Dependency of signed-in portal routes: a client of this very workspace."""
+    principal = await current_principal(request)
+    if principal is None or principal.kind != "client" or principal.workspace_id != site.id:
+        raise LoginRequired(site.url("/login"))
+    return principal
+
+
+async def provide_staff(request: Request) -> Principal:
+    """Dependency of studio routes: a staff member (of the session's workspace)."""
+    principal = await current_principal(request)
+    if principal is None or principal.kind != "staff":
+        raise LoginRequired("/studio/login")
+    return principal

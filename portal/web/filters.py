@@ -1,0 +1,41 @@
+"""Jinja filters and globals shared by all templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jinja2 import Environment
+
+from portal.settings import Settings
+
+STATIC_VERSION = "1"
+HTMX = "js/htmx-2.0.11.min.js"
+
+
+def date(value: dt.date | dt.datetime | None, fmt: str = "%-d %b %Y") -> str:
+    """A date as people write it: 5 Mar 2026."""
+    return value.strftime(fmt) if value else ""
+
+
+def days_left(n: int) -> str:
+    if n == 0:
+        return "today"
+    if n == 1:
+        return "tomorrow"
+    return f"in {n} days"
+
+
+def money(cents: int, currency: str = "usd") -> str:
+    symbols = {"usd": "$", "eur": "€", "gbp": "£"}
+    symbol = symbols.get(currency.lower())
+    amount = f"{cents / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
+
+
+def install(env: Environment, settings: Settings) -> None:
+    env.filters.update(date=date, days_left=days_left, money=money)
+    env.globals.update(
+        htmx_path=f"/static/{HTMX}",
+        static_version=STATIC_VERSION,
+        base_url=settings.base_url,
+    )

@@ -1,0 +1,83 @@
+"""Which workspace a portal request belongs to, and the URLs it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+
+from portal.workspaces.tables import Workspace
+
+SITE_COLUMNS = (
+    Workspace.id,
+    Workspace.slug,
+    Workspace.name,
+    Workspace.plan,
+    Workspace.portal_enabled,
+    Workspace.portal_logo_sha256,
+    Workspace.accent_color,
+    Workspace.welcome_message,
+    Workspace.support_email,
+    Workspace.sender_name,
+)
+
+
+class PortalUnavailable(Exception):
+    """The workspace switched its portal off: clients get a friendly page."""
+
+    def __init__(self, site: PortalSite) -> None:
+        self.site = site
+
+
+@dataclass(frozen=True)
+class PortalSite:
+    """A workspace as its portal shows it, with the base path of its portal URLs."""
+
+    id: int
+    slug: str
+    name: str
+    plan: str
+    portal_enabled: bool
+    has_logo: bool
+    accent_color: str
+    welcome_message: str
+    support_email: str
+    sender_name: str
+    base: str  # "/p/<slug>" on the default URL
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.base}{path}"
+
+    @property
+    def full_branding(self) -> bool:
+        return self.plan in ("growth", "scale")
+
+
+def site_from_row(row: dict, base: str) -> PortalSite:
+    return PortalSite(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        plan=row["plan"],
+        portal_enabled=row["portal_enabled"],
+        has_logo=bool(row["portal_logo_sha256"]),
+        accent_color=row["accent_color"],
+        welcome_message=row["welcome_message"],
+        support_email=row["support_email"],
+        sender_name=row["sender_name"],
+        base=base,
+    )
+
+
+async def provide_site(request: Request, workspace_slug: FromPath[str]) -> PortalSite:
+    """Dependency of every portal route: the workspace of the URL, or 404."""
+    row = await Workspace.select(*SITE_COLUMNS).where(Workspace.slug == workspace_slug).first()
+    if row is None:
+        raise NotFoundException()
+    site = site_from_row(row, f"/p/{row['slug']}")
+    request.state.site = site
+    if not site.portal_enabled:
+        raise PortalUnavailable(site)
+    return site

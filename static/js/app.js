@@ -1,0 +1,40 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // htmx 2 does not swap 4xx/5xx answers: say so instead of failing silently.
+  function showError(message) {
+    var box = document.getElementById("flash-error");
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+    window.clearTimeout(showError.timer);
+    showError.timer = window.setTimeout(function () { box.hidden = true; }, 8000);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 404) {
+      showError("That page is no longer available. Please reload.");
+    } else if (status === 409 || status === 400 || status === 429) {
+      showError(event.detail.xhr.getResponseHeader("X-Error-Message") || "That did not work. Please check and try again.");
+    } else {
+      showError("Something went wrong. Please try again.");
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showError("You seem to be offline. Please check your connection and try again.");
+  });
+
+  // Tabs: keep aria-current on the active tab after an htmx swap.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!trigger || !trigger.classList || !trigger.classList.contains("tabs__tab")) return;
+    var tabs = trigger.parentElement.querySelectorAll(".tabs__tab");
+    for (var i = 0; i < tabs.length; i++) tabs[i].removeAttribute("aria-current");
+    trigger.setAttribute("aria-current", "page");
+    var panel = document.getElementById("tab-panel");
+    if (panel) panel.focus({ preventScroll: true });
+  });
+})();

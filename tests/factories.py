@@ -1,0 +1,81 @@
+"""Small builders for test data, with the personas every test speaks of.
+
+- staff: Olivia, owner of workspace "acme"
+- alice: client user of organisation Northwind (org A), with access to project A
+- carol: client user of organisation Globex (org B), with access to project B
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from portal import clock
+from portal.accounts.tables import ClientOrganisation, ClientUser, StaffMember
+from portal.projects.tables import Milestone, Project, ProjectAccess, Task, TaskComment
+from portal.workspaces.tables import Workspace
+
+
+async def insert(row) -> int:
+    result = await type(row).insert(row).returning(type(row)._meta.primary_key)
+    return result[0]["id"]
+
+
+async def make_workspace(slug: str = "acme", name: str = "Acme Agency", plan: str = "growth", **fields) -> int:
+    return await insert(Workspace(slug=slug, name=name, plan=plan, support_email=f"help@{slug}.example", **fields))
+
+
+async def make_staff(workspace: int, email: str, role: str = "owner", name: str = "") -> int:
+    return await insert(StaffMember(workspace=workspace, email=email, role=role, name=name))
+
+
+async def make_client(workspace: int, organisation: int, email: str, name: str = "") -> int:
+    return await insert(ClientUser(workspace=workspace, organisation=organisation, email=email, name=name))
+
+
+async def make_project(workspace: int, organisation: int, name: str, lead: int | None = None, **fields) -> int:
+    return await insert(Project(workspace=workspace, organisation=organisation, name=name, lead=lead, **fields))
+
+
+async def grant(workspace: int, project: int, client_user: int, expires_on: dt.date | None = None) -> int:
+    return await insert(ProjectAccess(workspace=workspace, project=project, client_user=client_user, expires_on=expires_on))
+
+
+async def make_task(workspace: int, project: int, title: str, status: str = "todo", **fields) -> int:
+    return await insert(Task(workspace=workspace, project=project, title=title, status=status, **fields))
+
+
+async def make_milestone(project: int, name: str, due_in_days: int | None = None, done: bool = False, position: int = 0) -> int:
+    due = clock.today() + dt.timedelta(days=due_in_days) if due_in_days is not None else None
+    return await insert(
+        Milestone(project=project, name=name, due_date=due, completed_at=clock.now() if done else None, position=position)
+    )
+
+
+@dataclass
+class World:
+    workspace: int
+    staff: int
+    org_a: int
+    org_b: int
+    alice: int
+    carol: int
+    project_a: int
+    project_b: int
+
+
+async def make_world() -> World:
+    """Workspace acme with staff, alice (org A, project A) and carol (org B, project B)."""
+    workspace = await make_workspace()
+    staff = await make_staff(workspace, "olivia@acme.example", name="Olivia Owner")
+    org_a = await insert(ClientOrganisation(workspace=workspace, name="Northwind"))
+    org_b = await insert(ClientOrganisation(workspace=workspace, name="Globex"))
+    alice = await make_client(workspace, org_a, "alice@northwind.example", "Alice Andrews")
+    carol = await make_client(workspace, org_b, "carol@globex.example", "Carol Chen")
+    project_a = await make_project(workspace, org_a, "Northwind website", lead=staff, status="active")
+    project_b = await make_project(workspace, org_b, "Globex rebrand", lead=staff, status="active")
+    await grant(workspace, project_a, alice)
+    await grant(workspace, project_b, carol)
+    task = await make_task(workspace, project_a, "Internal: fix CMS cache", status="in_progress")
+    await insert(TaskComment(task=task, author=staff, body="Internal: client is slow to reply"))
+    return World(workspace, staff, org_a, org_b, alice, carol, project_a, project_b)

@@ -1,0 +1,61 @@
+"""Shared fixtures: the app, an HTTP client, personas and signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import httpx
+import pytest
+
+from portal.accounts.tokens import issue_token
+from portal.app import create_app
+from tests.factories import World, make_world
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+async def app(settings, db):
+    return create_app(settings)
+
+
+@pytest.fixture
+async def http(app):
+    """An HTTP client speaking to the app in this test's event loop.
+
+    (The ``db`` fixture opens and closes the database as the app's lifespan would.)
+    """
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+@pytest.fixture
+async def world(db) -> World:
+    return await make_world()
+
+
+def csrf_token(client: httpx.AsyncClient) -> str:
+    return client.cookies.get("csrftoken") or ""
+
+
+async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = None, **kwargs):
+    """POST a form as a browser would: first a GET to get the CSRF cookie."""
+    if not csrf_token(client):
+        await client.get("/healthz")
+    return await client.post(url, data={**(data or {}), "_csrf_token": csrf_token(client)}, **kwargs)
+
+
+async def sign_in_client(client: httpx.AsyncClient, workspace: int, client_user: int, slug: str = "acme") -> None:
+    token = await issue_token(workspace_id=workspace, client_user_id=client_user, lifetime=dt.timedelta(minutes=15))
+    await client.get(f"/p/{slug}/login/{token}")
+    response = await post_form(client, f"/p/{slug}/login/{token}")
+    assert response.status_code == 303, response.text
+
+
+async def sign_in_staff(client: httpx.AsyncClient, workspace: int, staff: int) -> None:
+    token = await issue_token(workspace_id=workspace, staff_id=staff, lifetime=dt.timedelta(minutes=15))
+    await client.get(f"/studio/login/{token}")
+    response = await post_form(client, f"/studio/login/{token}")
+    assert response.status_code == 303, response.text

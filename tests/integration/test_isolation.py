@@ -1,0 +1,105 @@
+"""Isolation, the product's promise: carol reaches nothing of alice's; no internal data leaks.
+
+The matrix walks the app's route table, so a new portal route with an object id in its
+path is covered automatically (and fails here until the test knows how to fill it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.projects.tables import Task, TaskComment
+from tests.factories import insert, make_task
+from tests.fixtures import csrf_token, sign_in_client
+
+PORTAL_PREFIX = "/p/{workspace_slug:str}"
+PARAM = re.compile(r"\{(\w+):\w+\}")
+#: Path parameters that name no object of a project (a login token is its own check).
+NOT_OBJECTS = {"workspace_slug", "token"}
+
+
+def portal_routes_with_ids(app) -> list[tuple[str, str]]:
+    """(method, path template) of every portal route that names an object by id."""
+    routes = []
+    for route in app.routes:
+        if not route.path.startswith("/p/{workspace_slug"):
+            continue
+        params = set(PARAM.findall(route.path)) - NOT_OBJECTS
+        if not params:
+            continue
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, route.path))
+    return routes
+
+
+def fill(path: str, ids: dict[str, int | str]) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in ids:
+            pytest.fail(f"the isolation matrix does not know how to fill {{{name}}} in {path}")
+        return str(ids[name])
+
+    return PARAM.sub(value, path)
+
+
+async def test_carol_gets_404_for_every_url_of_alices_projects(app, http, world):
+    ids = {"workspace_slug": "acme", "project_id": world.project_a}
+    routes = portal_routes_with_ids(app)
+    assert routes, "no portal routes found: the route table walk is broken"
+    # Alice can open them (GETs), so a 404 for carol is isolation, not a broken URL.
+    await sign_in_client(http, world.workspace, world.alice)
+    for method, path in routes:
+        if method == "GET":
+            response = await http.get(fill(path, ids))
+            assert response.status_code == 200, (path, response.status_code)
+    http.cookies.clear()
+    await sign_in_client(http, world.workspace, world.carol)
+    for method, path in routes:
+        url = fill(path, ids)
+        for headers in ({}, {"HX-Request": "true"}):
+            if method == "GET":
+                response = await http.get(url, headers=headers)
+            else:
+                response = await http.request(method, url, headers={**headers, "x-csrftoken": csrf_token(http)})
+            assert response.status_code == 404, (method, url, headers, response.status_code)
+            assert "Northwind" not in response.text
+
+
+async def test_signed_out_visitors_are_sent_to_sign_in(http, world):
+    response = await http.get(f"/p/acme/projects/{world.project_a}")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/p/acme/login"
+
+
+async def test_a_client_session_does_not_open_another_workspace(http, world):
+    from tests.factories import make_workspace
+
+    await make_workspace("other", "Other Agency")
+    await sign_in_client(http, world.workspace, world.alice)
+    response = await http.get("/p/other/")
+    assert response.status_code == 303 and response.headers["location"] == "/p/other/login"
+
+
+async def test_a_client_session_does_not_open_the_studio(http, world):
+    await sign_in_client(http, world.workspace, world.alice)
+    response = await http.get("/studio/")
+    assert response.status_code == 303 and response.headers["location"] == "/studio/login"
+
+
+async def test_internal_data_reaches_no_portal_page(app, http, world):
+    canaries = ["CANARY-task-title-7f3a", "CANARY-task-details-91bc", "CANARY-comment-55d0"]
+    task = await make_task(world.workspace, world.project_a, canaries[0], details=canaries[1], status="done")
+    await insert(TaskComment(task=task, author=world.staff, body=canaries[2]))
+    assert await Task.count().where(Task.project == world.project_a) == 2
+    await sign_in_client(http, world.workspace, world.alice)
+    urls = ["/p/acme/", "/p/acme/login"]
+    ids = {"workspace_slug": "acme", "project_id": world.project_a}
+    urls += [fill(path, ids) for method, path in portal_routes_with_ids(app) if method == "GET"]
+    for url in urls:
+        for headers in ({}, {"HX-Request": "true"}):
+            body = (await http.get(url, headers=headers)).text
+            for canary in canaries:
+                assert canary not in body, (url, canary)
+            assert "Internal:" not in body, url
