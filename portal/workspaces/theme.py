@@ -45,10 +45,20 @@ def accent_for_links(accent: str) -> str:
     return colour
 
 
+def accent_surface(accent: str) -> str:
+    """The accent, darkened if needed so that black or white text on it reaches 4.5:1."""
+    colour = accent
+    for _ in range(20):
+        if contrast(colour, text_on(colour)) >= 4.5:
+            return colour
+        colour = _mix(colour, "#000000", 0.08)
+    return colour
+
+
 def theme_css(site) -> str:
     """CSS custom properties for a workspace (starter plans keep the default accent)."""
     accent = site.accent_color if site.full_branding and HEX.match(site.accent_color or "") else DEFAULT_ACCENT
-    accent = accent.lower()
+    accent = accent_surface(accent.lower())
     return (
         ":root{"
         f"--accent:{accent};"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ import pytest
 
 from portal.db import count_queries, engine
 from portal.workspaces.tables import Workspace
-from tests.conftest import IS_POSTGRES, TEST_DIR, TEST_ENV
+from tests.conftest import IS_POSTGRES, TEST_ENV, run_in_thread
 
 
 async def test_schema_comes_from_the_committed_migrations(db):
@@ -112,24 +113,41 @@ def test_read_then_write_transactions_from_several_processes_lose_nothing(tmp_pa
         assert connection.execute("SELECT n FROM counter").fetchone()[0] == 200
 
 
-def test_migrations_apply_to_an_empty_database(tmp_path):
-    """`portal migrate` on a brand-new database of the engine under test."""
-    env = {**TEST_ENV, "PATH": "/usr/bin:/bin", "PORTAL_DATA_DIR": str(tmp_path)}
-    if IS_POSTGRES:
-        import asyncpg  # noqa: F401  (the driver the engine uses)
+def _postgres_admin(statement: str) -> None:
+    import asyncpg
 
-        base, _, _ = TEST_ENV["DATABASE_URL"].rpartition("/")
-        name = f"portal_migrate_{tmp_path.name[-8:].replace('-', '_')}".lower()
-        admin = f"{base}/postgres"
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
-        env["DATABASE_URL"] = f"{base}/{name}"
+    async def run():
+        base = TEST_ENV["DATABASE_URL"].rpartition("/")[0]
+        connection = await asyncpg.connect(f"{base}/postgres")
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    run_in_thread(run)
+
+
+def test_migrations_apply_to_an_empty_database(tmp_path):
+    """`portal migrate` on a brand-new database of the engine under test, then the CLI works."""
+    env = {**TEST_ENV, "PORTAL_DATA_DIR": str(tmp_path)}
+    name = f"portal_migrate_{os.getpid()}"
+    if IS_POSTGRES:
+        _postgres_admin(f"DROP DATABASE IF EXISTS {name}")
+        _postgres_admin(f"CREATE DATABASE {name}")
+        env["DATABASE_URL"] = f"{TEST_ENV['DATABASE_URL'].rpartition('/')[0]}/{name}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    result = subprocess.run([sys.executable, "-m", "portal.cli", "migrate"], env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "migrations applied" in result.stdout
-    again = subprocess.run([sys.executable, "-m", "portal.cli", "workspace", "list"], env=env, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr
-    if IS_POSTGRES:
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {name}"], check=True)
+    try:
+        result = subprocess.run([sys.executable, "-m", "portal.cli", "migrate"], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "migrations applied" in result.stdout
+        created = subprocess.run(
+            [sys.executable, "-m", "portal.cli", "workspace", "create", "fresh", "Fresh Agency"],
+            env=env, capture_output=True, text=True,
+        )
+        assert created.returncode == 0, created.stderr
+        listed = subprocess.run([sys.executable, "-m", "portal.cli", "workspace", "list"], env=env, capture_output=True, text=True)
+        assert "fresh" in listed.stdout and "Fresh Agency" in listed.stdout
+    finally:
+        if IS_POSTGRES:
+            _postgres_admin(f"DROP DATABASE IF EXISTS {name}")
