@@ -40,6 +40,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SESSION_IDLE_MINUTES", "720", "A session ends after this many minutes without a request."),
     Setting("PORTAL_SESSION_MAX_DAYS", "30", "A session ends this many days after login, whatever its use."),
     Setting("PORTAL_LOGIN_LINK_MINUTES", "15", "How long a magic login link stays valid."),
+    Setting("PORTAL_INVITE_DAYS", "7", "How long an invite link stays valid."),
+    Setting("SMTP_URL", None, "Outgoing mail: `smtp://user:pass@host:587` (STARTTLS), `smtps://...:465` (TLS) or `smtp+plain://host:25`. Unset: emails are printed to the log and kept in the outbox."),
+    Setting("PORTAL_MAIL_FROM", "portal@localhost", "Sender address of all emails (the display name is the workspace's)."),
+    Setting("PORTAL_TRUSTED_PROXIES", "", "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (e.g. `127.0.0.1`)."),
+    Setting("PORTAL_RATE_LIMIT_PER_EMAIL", "5", "Sign-in link requests allowed per email address per 15 minutes."),
+    Setting("PORTAL_RATE_LIMIT_PER_IP", "20", "Sign-in link requests and link redemptions allowed per client IP per 15 minutes."),
+    Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
+    Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
+    Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
 )
 
 _ENV_NAMES = frozenset(s.env for s in SETTINGS)
@@ -70,6 +79,15 @@ class Settings:
     session_idle_minutes: int
     session_max_days: int
     login_link_minutes: int
+    invite_days: int
+    smtp_url: str | None
+    mail_from: str
+    trusted_proxies: tuple[str, ...]
+    rate_limit_per_email: int
+    rate_limit_per_ip: int
+    google_client_id: str | None
+    google_client_secret: str | None
+    google_discovery_url: str
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -149,7 +167,50 @@ class Settings:
             session_idle_minutes=_int_in("PORTAL_SESSION_IDLE_MINUTES", get("PORTAL_SESSION_IDLE_MINUTES"), 5, 525_600),
             session_max_days=_int_in("PORTAL_SESSION_MAX_DAYS", get("PORTAL_SESSION_MAX_DAYS"), 1, 365),
             login_link_minutes=_int_in("PORTAL_LOGIN_LINK_MINUTES", get("PORTAL_LOGIN_LINK_MINUTES"), 1, 1440),
+            invite_days=_int_in("PORTAL_INVITE_DAYS", get("PORTAL_INVITE_DAYS"), 1, 90),
+            smtp_url=_smtp_url(get("SMTP_URL")),
+            mail_from=_email("PORTAL_MAIL_FROM", get("PORTAL_MAIL_FROM")),
+            trusted_proxies=_networks(get("PORTAL_TRUSTED_PROXIES")),
+            rate_limit_per_email=_int_in("PORTAL_RATE_LIMIT_PER_EMAIL", get("PORTAL_RATE_LIMIT_PER_EMAIL"), 1, 10_000),
+            rate_limit_per_ip=_int_in("PORTAL_RATE_LIMIT_PER_IP", get("PORTAL_RATE_LIMIT_PER_IP"), 1, 100_000),
+            google_client_id=get("GOOGLE_CLIENT_ID"),
+            google_client_secret=get("GOOGLE_CLIENT_SECRET"),
+            google_discovery_url=_http_url("GOOGLE_DISCOVERY_URL", get("GOOGLE_DISCOVERY_URL")),
         )
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps", "smtp+plain") or not parts.hostname:
+        raise SettingsError(f"SMTP_URL must look like smtp://user:pass@host:587, got scheme {parts.scheme!r}")
+    return raw
+
+
+def _email(name: str, raw: str) -> str:
+    if raw.count("@") != 1 or " " in raw:
+        raise SettingsError(f"{name} must be an email address, got {raw!r}")
+    return raw
+
+
+def _http_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"PORTAL_TRUSTED_PROXIES has {item!r}, which is not an IP address or network") from None
+    return items
 
 
 def _secret_key(get: Callable[[str], str | None], data_dir: Path) -> str:

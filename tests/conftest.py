@@ -39,6 +39,12 @@ IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql://")
 pytest_plugins = ["tests.fixtures"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running afterwards,
+    which the async tests cannot share."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
 def pytest_report_header(config):
     return f"database: {'PostgreSQL' if IS_POSTGRES else 'SQLite'} ({TEST_DATABASE_URL.split('@')[-1]})"
 

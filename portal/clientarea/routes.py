@@ -9,7 +9,11 @@ from litestar.params import FromPath
 from litestar.response import File, Response, Template
 
 from portal.accounts.sessions import Principal
+from portal.billing import routes as billing
 from portal.clientarea.views import project_detail, project_list
+from portal.deliverables import routes as deliverables
+from portal.feedback import routes as feedback
+from portal.files import routes as files
 from portal.files.storage import blob_path
 from portal.projects.access import get_visible_project, visible_project_ids
 from portal.web.auth import provide_client
@@ -57,7 +61,14 @@ def portal_router(extra_handlers: list) -> Router:
     """All portal routes; ``extra_handlers`` (login, logout) need no signed-in client."""
     signed_in = Router(
         path="/",
-        route_handlers=[home, project_progress],
+        route_handlers=[
+            home,
+            project_progress,
+            *deliverables.PORTAL_HANDLERS,
+            *files.PORTAL_HANDLERS,
+            *billing.PORTAL_HANDLERS,
+            *feedback.PORTAL_HANDLERS,
+        ],
         dependencies={"client": Provide(provide_client)},
     )
     return Router(

@@ -8,7 +8,11 @@ from litestar.response import Template
 
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import ClientOrganisation
+from portal.billing import routes as billing
 from portal.clientarea.views import STATUS_LABELS
+from portal.deliverables import routes as deliverables
+from portal.feedback import routes as feedback
+from portal.files import routes as files
 from portal.projects.progress import progress_for
 from portal.projects.tables import Project
 from portal.web.auth import provide_staff
@@ -35,4 +39,14 @@ async def dashboard(request: Request, staff: NamedDependency[Principal]) -> Temp
 
 
 def studio_router() -> Router:
-    return Router(path="/studio", route_handlers=[dashboard], dependencies={"staff": Provide(provide_staff)})
+    return Router(
+        path="/studio",
+        route_handlers=[
+            dashboard,
+            *deliverables.STUDIO_HANDLERS,
+            *files.STUDIO_HANDLERS,
+            *billing.STUDIO_HANDLERS,
+            *feedback.STUDIO_HANDLERS,
+        ],
+        dependencies={"staff": Provide(provide_staff)},
+    )

@@ -31,7 +31,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if _is_machine(request):
         return Response({"error": exc.detail, "status": status}, status_code=status, media_type=MediaType.JSON)
-    detail = exc.detail if status in (400, 409, 413, 429) else ""
+    detail = exc.detail if status in (400, 403, 409, 413, 429) else ""
     return Template(
         template_name="errors/error.html",
         context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": detail},

@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from portal.workspaces.plans import allows
 from portal.workspaces.tables import Workspace
 
 SITE_COLUMNS = (
@@ -52,7 +53,10 @@ class PortalSite:
 
     @property
     def full_branding(self) -> bool:
-        return self.plan in ("growth", "scale")
+        return allows(self.plan, "branding_full")
+
+    def allows(self, feature: str) -> bool:
+        return allows(self.plan, feature)
 
 
 def site_from_row(row: dict, base: str) -> PortalSite:
