@@ -19,11 +19,13 @@ from litestar.template import TemplateConfig
 from portal.accounts.routes import PORTAL_HANDLERS, STUDIO_HANDLERS
 from portal.clientarea.routes import portal_router
 from portal.db import engine
+from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
 from portal.studio.routes import studio_router
 from portal.web import filters
-from portal.web.auth import LoginRequired
+from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.errors import http_exception_handler, internal_error_handler
+from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_middleware
 from portal.web.tenancy import PortalUnavailable
 
@@ -53,6 +55,11 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
     return Redirect(exc.login_url, status_code=303)
 
 
+def _access_ended(request: Request, exc: AccessEnded) -> Template:
+    context = {"site": exc.site, "ended_on": exc.ended_on}
+    return Template("portal/access_ended.html", context=context, status_code=403)
+
+
 def _portal_unavailable(request: Request, exc: PortalUnavailable) -> Template:
     return Template("portal/unavailable.html", context={"site": exc.site}, status_code=503)
 
@@ -62,9 +69,12 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     db = engine()
     if not app.state.settings.is_sqlite:
         await db.start_connection_pool()
+    mail_worker = OutboxWorker(app.state.settings)
+    mail_worker.start()
     try:
         yield
     finally:
+        await mail_worker.stop()
         await db.close_pool()
 
 
@@ -97,10 +107,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={
             HTTPException: http_exception_handler,
             LoginRequired: _login_required,
+            AccessEnded: _access_ended,
             PortalUnavailable: _portal_unavailable,
             500: internal_error_handler,
         },
-        middleware=[security_headers_middleware],
+        middleware=[client_ip_middleware, security_headers_middleware],
         lifespan=[_lifespan],
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},

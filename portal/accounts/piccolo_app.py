@@ -4,12 +4,12 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from portal.accounts.tables import ClientOrganisation, ClientUser, LoginToken, StaffMember, UserSession
+from portal.accounts.tables import ClientOrganisation, ClientUser, LoginToken, RateLimitHit, StaffMember, UserSession
 
 APP_CONFIG = AppConfig(
     app_name="accounts",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StaffMember, ClientOrganisation, ClientUser, LoginToken, UserSession],
+    table_classes=[StaffMember, ClientOrganisation, ClientUser, LoginToken, UserSession, RateLimitHit],
     migration_dependencies=["portal.workspaces.piccolo_app"],
     commands=[],
 )

@@ -27,6 +27,8 @@ class Principal:
     name: str
     session_id: int
     role: str = ""
+    workspace_name: str = ""
+    workspace_slug: str = ""
 
     @property
     def display_name(self) -> str:
@@ -87,6 +89,8 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
         UserSession.client_user.email,
         UserSession.client_user.name,
         UserSession.client_user.active,
+        UserSession.workspace.name,
+        UserSession.workspace.slug,
     ).where(UserSession.id_hash == hash_secret(raw)).first()
     if row is None:
         return None
@@ -98,11 +102,13 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
     if row["staff"]:
         if not row["staff.active"]:
             return None
-        principal = Principal("staff", row["staff"], row["workspace"], row["staff.email"], row["staff.name"], row["id"], row["staff.role"])
+        principal = Principal("staff", row["staff"], row["workspace"], row["staff.email"], row["staff.name"], row["id"],
+                              row["staff.role"], row["workspace.name"], row["workspace.slug"])
     else:
         if not row["client_user.active"]:
             return None
-        principal = Principal("client", row["client_user"], row["workspace"], row["client_user.email"], row["client_user.name"], row["id"])
+        principal = Principal("client", row["client_user"], row["workspace"], row["client_user.email"],
+                              row["client_user.name"], row["id"], "", row["workspace.name"], row["workspace.slug"])
     if current - row["last_seen_at"] > TOUCH_EVERY:
         await UserSession.update({UserSession.last_seen_at: current}).where(UserSession.id == row["id"])
     return principal
@@ -111,3 +117,11 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
 async def end_session(raw: str | None) -> None:
     if raw:
         await UserSession.delete().where(UserSession.id_hash == hash_secret(raw))
+
+
+async def end_all_sessions(*, staff_id: int | None = None, client_user_id: int | None = None) -> None:
+    """Sign a person out everywhere (logout everywhere, revocation, removal)."""
+    if staff_id:
+        await UserSession.delete().where(UserSession.staff == staff_id)
+    if client_user_id:
+        await UserSession.delete().where(UserSession.client_user == client_user_id)

@@ -68,3 +68,13 @@ class UserSession(Table, tablename="user_session"):
     expires_at = Timestamptz()
     ip = Varchar(length=45, default="")
     user_agent = Text(default="")
+
+
+class RateLimitHit(Table, tablename="rate_limit_hit"):
+    """One counted attempt (link request, redemption) under a key such as ``ip:1.2.3.4``.
+
+    Kept in the database, not in process memory, so limits hold across worker processes.
+    """
+
+    key = Varchar(length=300, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -6,6 +6,7 @@ callers stay fast and a message survives a crash or a mail-server outage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+#: Called after a message is queued: the outbox worker of this process wakes up.
+ENQUEUE_HOOKS: list[Callable[[], None]] = []
 
 
 class PortalDisabled(Exception):
@@ -102,4 +107,6 @@ async def enqueue_email(
             next_attempt_at=clock.now(),
         )
     ).returning(OutboxMessage.id)
+    for hook in ENQUEUE_HOOKS:
+        hook()
     return rows[0]["id"]

@@ -6,6 +6,7 @@ from litestar import Request, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
+from portal.accounts import access_routes
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import ClientOrganisation
 from portal.billing import routes as billing
@@ -38,11 +39,19 @@ async def dashboard(request: Request, staff: NamedDependency[Principal]) -> Temp
     return page(request, "studio/dashboard.html", context)
 
 
+@get("/patterns")
+async def patterns(staff: NamedDependency[Principal]) -> Template:
+    """Every UI component on one page, to keep the look consistent."""
+    return Template("patterns.html", context={"staff": staff})
+
+
 def studio_router() -> Router:
     return Router(
         path="/studio",
         route_handlers=[
             dashboard,
+            patterns,
+            *access_routes.STUDIO_HANDLERS,
             *deliverables.STUDIO_HANDLERS,
             *files.STUDIO_HANDLERS,
             *billing.STUDIO_HANDLERS,

@@ -5,8 +5,17 @@ from __future__ import annotations
 from litestar import Request
 from litestar.di import NamedDependency
 
-from portal.accounts.sessions import Principal, cookie_name, load_session
+from portal.accounts.grants import access_state
+from portal.accounts.sessions import Principal, cookie_name, end_session, load_session
 from portal.web.tenancy import PortalSite
+
+
+class AccessEnded(Exception):
+    """A signed-in client whose every grant has expired: a clear page, no data."""
+
+    def __init__(self, site: PortalSite, ended_on) -> None:
+        self.site = site
+        self.ended_on = ended_on
 
 
 class LoginRequired(Exception):
@@ -28,6 +37,13 @@ async def provide_client(request: Request, site: NamedDependency[PortalSite]) ->
     """Dependency of signed-in portal routes: a client of this very workspace."""
     principal = await current_principal(request)
     if principal is None or principal.kind != "client" or principal.workspace_id != site.id:
+        raise LoginRequired(site.url("/login"))
+    # Revocation and expiry take effect at the very next request.
+    state = await access_state(site.id, principal.user_id)
+    if not state.live:
+        await end_session(request.cookies.get(cookie_name(request.app.state.settings)))
+        if state.ended_on is not None:
+            raise AccessEnded(site, state.ended_on)
         raise LoginRequired(site.url("/login"))
     return principal
 
