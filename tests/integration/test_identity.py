@@ -1,0 +1,231 @@
+"""Identity: links, sessions, revocation, expiry, rate limits, invites."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import httpx
+import pytest
+
+from portal import clock
+from portal.accounts.sessions import Principal
+from portal.accounts.tables import ClientUser, LoginToken, UserSession
+from portal.accounts.tokens import issue_token
+from portal.app import create_app
+from portal.audit.tables import AuditEvent
+from portal.mail.tables import OutboxMessage
+from portal.projects.tables import ProjectAccess
+from tests.fixtures import csrf_token, post_form, sign_in_client, sign_in_staff
+
+
+def move_clock(monkeypatch, delta: dt.timedelta) -> None:
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + delta)
+
+
+@pytest.fixture
+async def roomy_http(settings, db):
+    """A client against an app whose rate limits do not get in the way."""
+    app = create_app(dataclasses.replace(settings, rate_limit_per_ip=1000, rate_limit_per_email=1000))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+async def test_a_planted_session_cookie_is_not_adopted(http, world):
+    http.cookies.set("portal_session", "attacker-chosen-session-id", domain="127.0.0.1")
+    await sign_in_client(http, world.workspace, world.alice)
+    assert http.cookies.get("portal_session", domain="127.0.0.1") not in (None, "attacker-chosen-session-id")
+    attacker = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    attacker.cookies.set("portal_session", "attacker-chosen-session-id", domain="127.0.0.1")
+    assert (await attacker.get("/p/acme/")).status_code == 303
+    assert (await http.get("/p/acme/")).status_code == 200
+
+
+async def test_twenty_concurrent_redemptions_make_one_session(roomy_http, world):
+    token = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=5))
+    await roomy_http.get("/healthz")
+    csrf = csrf_token(roomy_http)
+    responses = await asyncio.gather(*(
+        roomy_http.post(f"/p/acme/login/{token}", data={"_csrf_token": csrf}) for _ in range(20)
+    ))
+    assert sorted(r.status_code for r in responses) == [303] + [410] * 19
+    assert await UserSession.count() == 1
+
+
+async def test_an_expired_link_is_refused(http, world, monkeypatch):
+    token = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
+    move_clock(monkeypatch, dt.timedelta(minutes=16))
+    assert (await http.get(f"/p/acme/login/{token}")).status_code == 410
+    assert (await post_form(http, f"/p/acme/login/{token}")).status_code == 410
+    assert await UserSession.count() == 0
+
+
+async def test_a_new_link_voids_the_older_ones(http, world):
+    old = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
+    await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
+    assert (await post_form(http, f"/p/acme/login/{old}")).status_code == 410
+
+
+async def test_tokens_are_stored_only_as_hashes(world):
+    token = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
+    stored = await LoginToken.select(LoginToken.token_hash)
+    assert token not in str(stored) and len(stored[0]["token_hash"]) == 64
+    assert len(token) >= 43  # 256 random bits, url-safe
+
+
+async def test_known_and_unknown_emails_get_identical_answers(http, world):
+    known = await post_form(http, "/p/acme/login", {"email": "alice@northwind.example"})
+    unknown = await post_form(http, "/p/acme/login", {"email": "mallory@evil.example"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+    assert 'data-testid="link-sent"' in known.text
+    outbox = await OutboxMessage.select(OutboxMessage.to_address, OutboxMessage.text_body)
+    assert [row["to_address"] for row in outbox] == ["alice@northwind.example"]
+    assert "http://127.0.0.1:8000/p/acme/login/" in outbox[0]["text_body"]
+    assert await AuditEvent.count().where(AuditEvent.action == "login_link_requested") == 2
+
+
+async def test_a_bad_email_is_explained_and_sends_nothing(http, world):
+    response = await post_form(http, "/p/acme/login", {"email": "not an email"})
+    assert response.status_code == 400
+    assert "Enter an email address" in response.text and 'value="not an email"' in response.text
+    assert await OutboxMessage.count() == 0
+
+
+async def test_the_emailed_link_signs_the_client_in(http, world):
+    await post_form(http, "/p/acme/login", {"email": "Alice@Northwind.example "})
+    body = (await OutboxMessage.select(OutboxMessage.text_body).first())["text_body"]
+    link = next(word for word in body.split() if "/p/acme/login/" in word)
+    path = link.removeprefix("http://127.0.0.1:8000")
+    assert (await http.get(path)).status_code == 200
+    assert (await post_form(http, path)).status_code == 303
+    assert (await http.get("/p/acme/")).status_code == 200
+
+
+async def test_too_many_link_requests_get_429_and_no_email(http, world, settings):
+    for _ in range(settings.rate_limit_per_email):
+        assert (await post_form(http, "/p/acme/login", {"email": "alice@northwind.example"})).status_code == 200
+    sent = await OutboxMessage.count()
+    response = await post_form(http, "/p/acme/login", {"email": "alice@northwind.example"})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.text and response.headers["retry-after"]
+    assert await OutboxMessage.count() == sent
+
+
+async def test_too_many_redemptions_from_one_ip_get_429(http, world, settings):
+    await http.get("/healthz")
+    for _ in range(settings.rate_limit_per_ip):
+        assert (await post_form(http, "/p/acme/login/not-a-real-token")).status_code == 410
+    assert (await post_form(http, "/p/acme/login/not-a-real-token")).status_code == 429
+
+
+async def test_revocation_ends_the_session_at_once(http, world):
+    await sign_in_client(http, world.workspace, world.alice)
+    assert (await http.get("/p/acme/")).status_code == 200
+    await ProjectAccess.update({ProjectAccess.revoked_at: clock.now()}).where(ProjectAccess.client_user == world.alice)
+    response = await http.get("/p/acme/")
+    assert response.status_code == 303 and response.headers["location"] == "/p/acme/login"
+    assert await UserSession.count().where(UserSession.client_user == world.alice) == 0
+
+
+async def test_expired_access_shows_when_it_ended(http, world):
+    await sign_in_client(http, world.workspace, world.alice)
+    yesterday = clock.today() - dt.timedelta(days=1)
+    await ProjectAccess.update({ProjectAccess.expires_on: yesterday}).where(ProjectAccess.client_user == world.alice)
+    response = await http.get(f"/p/acme/projects/{world.project_a}")
+    assert response.status_code == 403
+    assert 'data-testid="access-ended"' in response.text
+    assert yesterday.strftime("%-d %b %Y") in response.text and "help@acme.example" in response.text
+    assert "Northwind website" not in response.text
+    # and no link is sent to them
+    await post_form(http, "/p/acme/login", {"email": "alice@northwind.example"})
+    assert await OutboxMessage.count() == 0
+
+
+async def test_idle_and_absolute_timeouts(http, world, monkeypatch, settings):
+    await sign_in_client(http, world.workspace, world.alice)
+    move_clock(monkeypatch, dt.timedelta(minutes=settings.session_idle_minutes + 1))
+    assert (await http.get("/p/acme/")).status_code == 303
+    monkeypatch.undo()
+    await sign_in_client(http, world.workspace, world.alice)
+    for day in range(1, settings.session_max_days + 1):  # used daily, yet it ends
+        move_clock(monkeypatch, dt.timedelta(days=day))
+        status = (await http.get("/p/acme/")).status_code
+        monkeypatch.undo()
+    assert status == 303
+
+
+async def test_sign_out_everywhere_ends_every_session(http, world):
+    await sign_in_client(http, world.workspace, world.alice)
+    other = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_client(other, world.workspace, world.alice)
+    assert await UserSession.count() == 2
+    await post_form(http, "/p/acme/logout-everywhere")
+    assert await UserSession.count() == 0
+    assert (await other.get("/p/acme/")).status_code == 303
+
+
+async def test_invite_creates_access_and_its_link_signs_in(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    response = await post_form(http, f"/studio/projects/{world.project_a}/access",
+                               {"email": "dave@northwind.example", "name": "Dave", "expires_on": ""})
+    assert response.status_code == 303
+    page = await http.get(f"/studio/projects/{world.project_a}/access")
+    assert "dave@northwind.example" in page.text and "Invited" in page.text
+    message = await OutboxMessage.select().where(OutboxMessage.to_address == "dave@northwind.example").first()
+    assert message["kind"] == "invite" and "Northwind website" in message["text_body"]
+    link = next(w for w in message["text_body"].split() if "/p/acme/login/" in w).removeprefix("http://127.0.0.1:8000")
+    client = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    assert (await post_form(client, link)).status_code == 303
+    home = await client.get("/p/acme/")
+    assert "Northwind website" in home.text
+    page = await http.get(f"/studio/projects/{world.project_a}/access")
+    assert "Active" in page.text
+    dave = await ClientUser.select().where(ClientUser.email == "dave@northwind.example").first()
+    assert dave["organisation"] == world.org_a
+    assert await AuditEvent.count().where(AuditEvent.action == "invite_accepted") == 1
+
+
+async def test_invite_form_errors_change_nothing(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    before = await ProjectAccess.count()
+    past = (clock.today() - dt.timedelta(days=3)).isoformat()
+    for data, message in (
+        ({"email": "nope", "name": "", "expires_on": ""}, "Enter an email address"),
+        ({"email": "x@northwind.example", "name": "", "expires_on": past}, "in the past"),
+        ({"email": "x@northwind.example", "name": "", "expires_on": "31/12/2030"}, "YYYY-MM-DD"),
+        ({"email": "carol@globex.example", "name": "", "expires_on": ""}, "another client organisation"),
+    ):
+        response = await post_form(http, f"/studio/projects/{world.project_a}/access", data)
+        assert response.status_code == 400 and message in response.text, message
+    assert await ProjectAccess.count() == before
+    assert await OutboxMessage.count() == 0
+
+
+async def test_revoking_in_the_studio_signs_the_client_out(http, world):
+    client = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_client(client, world.workspace, world.alice)
+    await sign_in_staff(http, world.workspace, world.staff)
+    grant = await ProjectAccess.select(ProjectAccess.id).where(ProjectAccess.client_user == world.alice).first()
+    response = await post_form(http, f"/studio/projects/{world.project_a}/access/{grant['id']}/revoke")
+    assert response.status_code == 303
+    assert (await client.get("/p/acme/")).status_code == 303
+    assert await AuditEvent.count().where(AuditEvent.action == "grant_revoked") == 1
+
+
+async def test_staff_of_another_workspace_cannot_manage_access(http, world):
+    from tests.factories import make_staff, make_workspace
+
+    other_ws = await make_workspace("other", "Other")
+    outsider = await make_staff(other_ws, "eve@other.example")
+    await sign_in_staff(http, other_ws, outsider)
+    assert (await http.get(f"/studio/projects/{world.project_a}/access")).status_code == 404
+    response = await post_form(http, f"/studio/projects/{world.project_a}/access", {"email": "x@y.example"})
+    assert response.status_code == 404
+
+
+def test_principal_display_name_falls_back_to_email():
+    assert Principal("client", 1, 1, "a@b.example", "", 1).display_name == "a@b.example"
