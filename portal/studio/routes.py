@@ -7,6 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from portal.accounts import access_routes
+from portal.workspaces import routes as workspace_routes
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import ClientOrganisation
 from portal.billing import routes as billing
@@ -14,6 +15,7 @@ from portal.clientarea.views import STATUS_LABELS
 from portal.deliverables import routes as deliverables
 from portal.feedback import routes as feedback
 from portal.files import routes as files
+from portal.mail import routes as mail
 from portal.projects.progress import progress_for
 from portal.projects.tables import Project
 from portal.web.auth import provide_staff
@@ -52,10 +54,12 @@ def studio_router() -> Router:
             dashboard,
             patterns,
             *access_routes.STUDIO_HANDLERS,
+            *workspace_routes.STUDIO_HANDLERS,
             *deliverables.STUDIO_HANDLERS,
             *files.STUDIO_HANDLERS,
             *billing.STUDIO_HANDLERS,
             *feedback.STUDIO_HANDLERS,
+            *mail.STUDIO_HANDLERS,
         ],
         dependencies={"staff": Provide(provide_staff)},
     )

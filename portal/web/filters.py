@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from portal.settings import Settings
 
@@ -32,8 +33,14 @@ def money(cents: int, currency: str = "usd") -> str:
     return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
 
 
+def paragraphs(text: str) -> Markup:
+    """Plain text as HTML paragraphs (escaped; single newlines become line breaks)."""
+    blocks = [b.strip() for b in (text or "").replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return Markup("".join(f"<p>{escape(b).replace(chr(10), Markup('<br>'))}</p>" for b in blocks))
+
+
 def install(env: Environment, settings: Settings) -> None:
-    env.filters.update(date=date, days_left=days_left, money=money)
+    env.filters.update(date=date, days_left=days_left, money=money, paragraphs=paragraphs)
     env.globals.update(
         htmx_path=f"/static/{HTMX}",
         static_version=STATIC_VERSION,

@@ -1,0 +1,104 @@
+"""The Client Portal settings of a workspace: the switch and the branding.
+
+Plans decide what may be set: every plan has the logo and the welcome message; Growth
+and Scale add accent colour, support email and sender name. The server enforces it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from litestar import Request
+
+from portal.accounts.magic import EMAIL
+from portal.accounts.sessions import Principal
+from portal.audit.services import record
+from portal.files.storage import sniff_content_type, store_bytes
+from portal.settings import Settings
+from portal.workspaces.plans import allows
+from portal.workspaces.tables import Workspace
+from portal.workspaces.theme import HEX
+
+LOGO_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+WELCOME_MAX = 1000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class SettingsFormError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class PortalSettingsForm:
+    portal_enabled: str = ""
+    welcome_message: str = ""
+    accent_color: str = ""
+    support_email: str = ""
+    sender_name: str = ""
+
+
+def require_admin(staff: Principal) -> None:
+    from litestar.exceptions import PermissionDeniedException
+
+    if staff.role not in ("owner", "admin"):
+        raise PermissionDeniedException(detail="Only owners and admins can change the client portal settings.")
+
+
+async def current(staff: Principal) -> dict:
+    return await Workspace.select().where(Workspace.id == staff.workspace_id).first()
+
+
+def clean_text(value: str, limit: int) -> str:
+    """Plain text: control characters removed, line endings unified, trimmed."""
+    return CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()[:limit]
+
+
+async def save_settings(
+    settings: Settings, request: Request, staff: Principal, form: PortalSettingsForm, logo: bytes | None, logo_name: str
+) -> None:
+    """Validate everything first; write nothing unless all of it is valid."""
+    require_admin(staff)
+    workspace = await current(staff)
+    full = allows(workspace["plan"], "branding_full")
+    errors: dict[str, str] = {}
+    welcome = clean_text(form.welcome_message, WELCOME_MAX + 1)
+    if len(welcome) > WELCOME_MAX:
+        errors["welcome_message"] = f"Keep the welcome message under {WELCOME_MAX} characters."
+    values = {Workspace.portal_enabled: form.portal_enabled == "on", Workspace.welcome_message: welcome}
+    if full:
+        accent = (form.accent_color or "").strip().lower()
+        if not HEX.match(accent):
+            errors["accent_color"] = "Enter a colour like #2952cc."
+        support = (form.support_email or "").strip().lower()
+        if support and not EMAIL.match(support):
+            errors["support_email"] = "Enter an email address like help@agency.com, or leave it empty."
+        sender = clean_text(form.sender_name, 201).replace("\n", " ")
+        if len(sender) > 200 or any(ch in sender for ch in '<>"'):
+            errors["sender_name"] = "Use a short name without < > or quotes."
+        values.update({Workspace.accent_color: accent, Workspace.support_email: support, Workspace.sender_name: sender})
+    if logo:
+        content_type = sniff_content_type(logo, logo_name)
+        if content_type not in LOGO_TYPES:
+            errors["logo"] = "Upload the logo as a PNG, JPEG, GIF or WebP image."
+        elif len(logo) > LOGO_MAX_BYTES:
+            errors["logo"] = "The logo must be smaller than 2 MB."
+    if errors:
+        raise SettingsFormError(errors)
+    if logo:
+        stored = await store_bytes(settings, staff.workspace_id, logo, content_type)
+        values.update({Workspace.portal_logo_sha256: stored.sha256, Workspace.portal_logo_type: content_type})
+    await Workspace.update(values).where(Workspace.id == staff.workspace_id)
+    await record("portal_settings_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
+                 portal_enabled=values[Workspace.portal_enabled], logo_changed=bool(logo))
+
+
+async def remove_logo(request: Request, staff: Principal) -> None:
+    require_admin(staff)
+    await Workspace.update({Workspace.portal_logo_sha256: None, Workspace.portal_logo_type: None}).where(
+        Workspace.id == staff.workspace_id
+    )
+    await record("portal_settings_changed", workspace_id=staff.workspace_id, actor=staff, request=request, logo_removed=True)

@@ -1,0 +1,76 @@
+"""Studio: Settings -> Client Portal (switch and branding)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from portal.accounts.sessions import Principal
+from portal.workspaces import branding
+from portal.workspaces.branding import PortalSettingsForm, SettingsFormError
+from portal.workspaces.plans import allows
+from portal.web.rendering import page, see_other
+
+
+@dataclass
+class SettingsUpload:
+    portal_enabled: str = ""
+    welcome_message: str = ""
+    accent_color: str = ""
+    support_email: str = ""
+    sender_name: str = ""
+    logo: UploadFile | None = field(default=None)
+
+
+async def _page(request: Request, staff: Principal, form: PortalSettingsForm | None = None, errors=None) -> Template:
+    workspace = await branding.current(staff)
+    if form is None:
+        form = PortalSettingsForm(
+            portal_enabled="on" if workspace["portal_enabled"] else "", welcome_message=workspace["welcome_message"],
+            accent_color=workspace["accent_color"], support_email=workspace["support_email"],
+            sender_name=workspace["sender_name"],
+        )
+    context = {
+        "staff": staff, "workspace": workspace, "form": form, "errors": errors or {},
+        "full_branding": allows(workspace["plan"], "branding_full"), "notice": request.query_params.get("notice", ""),
+        "portal_url": f"{request.app.state.settings.base_url}/p/{workspace['slug']}/", "error": None,
+    }
+    return page(request, "studio/portal_settings.html", context, status_code=400 if errors else 200)
+
+
+@get("/settings/portal")
+async def portal_settings(request: Request, staff: NamedDependency[Principal]) -> Template:
+    return await _page(request, staff)
+
+
+@post("/settings/portal")
+async def save_portal_settings(
+    request: Request,
+    staff: NamedDependency[Principal],
+    data: Annotated[SettingsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Response:
+    form = PortalSettingsForm(data.portal_enabled, data.welcome_message, data.accent_color, data.support_email,
+                              data.sender_name)
+    logo = await data.logo.read() if data.logo is not None and data.logo.filename else None
+    try:
+        await branding.save_settings(request.app.state.settings, request, staff, form, logo,
+                                     data.logo.filename if logo else "")
+    except SettingsFormError as exc:
+        return await _page(request, staff, form, exc.errors)
+    return see_other("/studio/settings/portal?notice=saved")
+
+
+@post("/settings/portal/logo/remove")
+async def remove_logo(request: Request, staff: NamedDependency[Principal]) -> Response:
+    await branding.remove_logo(request, staff)
+    return see_other("/studio/settings/portal?notice=saved")
+
+
+STUDIO_HANDLERS = [portal_settings, save_portal_settings, remove_logo]
