@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from portal.accounts import oidc_routes
 from portal.accounts.routes import PORTAL_HANDLERS, STUDIO_HANDLERS
 from portal.clientarea.routes import portal_router
 from portal.db import engine
@@ -90,9 +91,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             root,
-            portal_router(PORTAL_HANDLERS),
+            portal_router([*PORTAL_HANDLERS, *oidc_routes.PORTAL_HANDLERS]),
             studio_router(),
             *STUDIO_HANDLERS,
+            *oidc_routes.STUDIO_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC], send_as_attachment=False),
         ],
         template_config=template_config,

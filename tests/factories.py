@@ -79,3 +79,44 @@ async def make_world() -> World:
     task = await make_task(workspace, project_a, "Internal: fix CMS cache", status="in_progress")
     await insert(TaskComment(task=task, author=staff, body="Internal: client is slow to reply"))
     return World(workspace, staff, org_a, org_b, alice, carol, project_a, project_b)
+
+
+# Files and invoices (local imports keep this block self-contained).
+
+#: A real 1x1 PNG, so browsers can show it as a thumbnail.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c63f80f040009fb03fdfb5e6b2b0000000049454e44ae426082"
+)
+
+
+async def make_file(settings, workspace: int, project: int, name: str, data: bytes = PNG_1X1,
+                    shared: bool = True, deleted: bool = False) -> int:
+    """A project file whose bytes are really in the blob store."""
+    from portal.files.storage import sniff_content_type, store_bytes
+    from portal.files.tables import ProjectFile
+
+    stored = await store_bytes(settings, workspace, data, sniff_content_type(data, name))
+    return await insert(ProjectFile(workspace=workspace, project=project, stored_file=stored.id, name=name,
+                                    shared=shared, deleted_at=clock.now() if deleted else None))
+
+
+async def make_invoice(workspace: int, project: int, number: str, status: str = "sent", due_in_days: int = 14,
+                       lines: tuple = (("Design work", "1", 100000),), currency: str = "usd") -> int:
+    """An invoice with ``lines`` of (description, quantity, unit cents); the total is their sum."""
+    from decimal import Decimal
+
+    from portal.billing.tables import Invoice, InvoiceLine
+
+    amounts = [(d, Decimal(q), unit, int(Decimal(q) * unit)) for d, q, unit in lines]
+    today = clock.today()
+    invoice = await insert(Invoice(
+        workspace=workspace, project=project, number=number, status=status, currency=currency,
+        issue_date=today - dt.timedelta(days=30), due_date=today + dt.timedelta(days=due_in_days),
+        total_cents=sum(a for *_, a in amounts), sent_at=None if status == "draft" else clock.now(),
+        paid_at=clock.now() if status == "paid" else None,
+    ))
+    for position, (description, quantity, unit, amount) in enumerate(amounts):
+        await insert(InvoiceLine(invoice=invoice, description=description, quantity=quantity,
+                                 unit_amount_cents=unit, amount_cents=amount, position=position))
+    return invoice

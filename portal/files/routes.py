@@ -1,8 +1,128 @@
-"""Files routes: the portal tab and the studio actions."""
+"""Files routes: the portal tab (list, download, thumbnail) and the studio actions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import File, Redirect, Template
+
+from portal.accounts.sessions import Principal
+from portal.files import services
+from portal.files.views import INLINE_IMAGE_TYPES, serve_file
+from portal.web.rendering import page, see_other
+from portal.web.tenancy import PortalSite
+
+# Portal (clients)
+
+
+@get("/projects/{project_id:int}/files")
+async def files_tab(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]
+) -> Template:
+    tab = await services.files_tab(client, project_id, site.url(f"/projects/{project_id}/files"))
+    context = {"site": site, "client": client, "project": tab.project, "files": tab.files, "tab": "files"}
+    return page(request, "portal/files.html", context, fragment="portal/_files.html")
+
+
+@get("/projects/{project_id:int}/files/{file_id:int}/download")
+async def download(
+    request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
+) -> File:
+    settings = request.app.state.settings
+    blob = await services.download_shared_file(settings, request, client, project_id, file_id)
+    return serve_file(blob.path, blob.name, blob.content_type)
+
+
+@get("/projects/{project_id:int}/files/{file_id:int}/thumbnail")
+async def thumbnail(
+    request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
+) -> File:
+    blob = await services.shared_file(request.app.state.settings, client, project_id, file_id)
+    if blob.content_type not in INLINE_IMAGE_TYPES:
+        raise NotFoundException()
+    return serve_file(blob.path, blob.name, blob.content_type, inline=True)
+
+
+# Studio (staff)
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile | None = None
+    share: str = ""
+
+
+@dataclass
+class ShareForm:
+    shared: str = ""
+
+
+async def _studio_page(request: Request, staff: Principal, project_id: int, *, error: str = "", status_code: int = 200):
+    listing = await services.studio_files(request.app.state.settings, staff, project_id)
+    context = {
+        "staff": staff, "workspace": {"name": listing.project["workspace_name"]}, "project": listing.project,
+        "files": listing.files, "max_upload": listing.max_upload, "error": error,
+        "notice": request.query_params.get("done", ""),
+    }
+    return page(request, "studio/files.html", context, status_code=status_code)
+
+
+@get("/projects/{project_id:int}/files")
+async def studio_files(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int]) -> Template:
+    return await _studio_page(request, staff, project_id)
+
+
+@post("/projects/{project_id:int}/files")
+async def studio_upload(
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Template | Redirect:
+    settings = request.app.state.settings
+    upload = data.file if isinstance(data.file, UploadFile) else None
+    content = await upload.read(settings.max_upload_bytes + 1) if upload else b""
+    try:
+        await services.upload_file(
+            settings, request, staff, project_id, upload.filename if upload else "", content, shared=bool(data.share)
+        )
+    except services.UploadRejected as exc:
+        return await _studio_page(request, staff, project_id, error=str(exc), status_code=400)
+    return see_other(f"/studio/projects/{project_id}/files?done=uploaded")
+
+
+@post("/projects/{project_id:int}/files/{file_id:int}/share")
+async def studio_share(
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int],
+    data: Annotated[ShareForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    shared = data.shared == "1"
+    await services.set_shared(request, staff, project_id, file_id, shared)
+    return see_other(f"/studio/projects/{project_id}/files?done={'shared' if shared else 'unshared'}")
+
+
+@post("/projects/{project_id:int}/files/{file_id:int}/delete")
+async def studio_delete(
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
+) -> Redirect:
+    await services.delete_file(request, staff, project_id, file_id)
+    return see_other(f"/studio/projects/{project_id}/files?done=deleted")
+
+
+@get("/projects/{project_id:int}/files/{file_id:int}/download")
+async def studio_download(
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
+) -> File:
+    blob = await services.studio_download(request.app.state.settings, request, staff, project_id, file_id)
+    return serve_file(blob.path, blob.name, blob.content_type)
+
+
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = []
+PORTAL_HANDLERS: list = [files_tab, download, thumbnail]
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = []
+STUDIO_HANDLERS: list = [studio_files, studio_upload, studio_share, studio_delete, studio_download]

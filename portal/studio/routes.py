@@ -7,7 +7,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from portal.accounts import access_routes
-from portal.workspaces import routes as workspace_routes
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import ClientOrganisation
 from portal.billing import routes as billing
@@ -20,6 +19,7 @@ from portal.projects.progress import progress_for
 from portal.projects.tables import Project
 from portal.web.auth import provide_staff
 from portal.web.rendering import page
+from portal.workspaces import routes as workspace_routes
 from portal.workspaces.tables import Workspace
 
 

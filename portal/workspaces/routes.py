@@ -13,10 +13,10 @@ from litestar.params import Body
 from litestar.response import Template
 
 from portal.accounts.sessions import Principal
+from portal.web.rendering import page, see_other
 from portal.workspaces import branding
 from portal.workspaces.branding import PortalSettingsForm, SettingsFormError
 from portal.workspaces.plans import allows
-from portal.web.rendering import page, see_other
 
 
 @dataclass
