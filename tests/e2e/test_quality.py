@@ -1,0 +1,79 @@
+"""The quality bar of every portal page: accessible (axe), and right at 375 px wide.
+
+The test crawls the portal as alice from the home page, so every page a client can
+reach is checked, including tabs and detail pages added later.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_demo_login import demo_links, sign_in_with
+
+pytestmark = pytest.mark.e2e
+
+SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere)(/|$|\?)|/print$")
+MAX_PAGES = 40
+
+
+def crawl(page: Page, start: str) -> list[str]:
+    """Same-portal pages reachable by links from ``start`` (breadth first)."""
+    base = urlsplit(start)
+    seen, queue, pages = {start}, [start], []
+    while queue and len(pages) < MAX_PAGES:
+        url = queue.pop(0)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, (url, response and response.status)
+        pages.append(url)
+        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+            parts = urlsplit(href)
+            link = f"{parts.scheme}://{parts.netloc}{parts.path}"
+            if parts.netloc == base.netloc and parts.path.startswith(base.path) and not SKIP.search(parts.path):
+                if link not in seen:
+                    seen.add(link)
+                    queue.append(link)
+    return pages
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]})
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, screenshot):
+    links = demo_links(fresh_db)
+    sign_in_with(page, links["alice@northwind.example"])
+    pages = crawl(page, f"{fresh_db.url}/p/demo/")
+    assert len(pages) >= 3, pages
+    problems = {}
+    for number, url in enumerate(pages):
+        page.goto(url)
+        violations = serious_violations(page)
+        if violations:
+            problems[url] = violations
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 375:
+            problems.setdefault(url, []).append(f"page is {width}px wide at a 375px viewport")
+        screenshot(f"{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}")
+    assert problems == {}
+
+
+def test_sign_in_pages_are_accessible(page: Page, fresh_db):
+    fresh_db.cli("demo")
+    for url in ("/p/demo/login", "/studio/login"):
+        page.goto(fresh_db.url + url)
+        assert serious_violations(page) == [], url
+    page.get_by_label("Work email").fill("nobody@example.com")
+    page.get_by_test_id("send-link").click()
+    expect(page.get_by_test_id("link-sent")).to_be_visible()
+    assert serious_violations(page) == []
