@@ -120,3 +120,27 @@ async def make_invoice(workspace: int, project: int, number: str, status: str = 
         await insert(InvoiceLine(invoice=invoice, description=description, quantity=quantity,
                                  unit_amount_cents=unit, amount_cents=amount, position=position))
     return invoice
+
+
+#: The smallest valid PNG (1x1, transparent): a real image for deliverable versions.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+
+
+async def make_deliverable(
+    settings, workspace: int, project: int, title: str, status: str = "ready_for_review",
+    content: bytes = PNG_1PX, filename: str = "design.png",
+) -> int:
+    """A deliverable in ``status`` with one stored version (no decision)."""
+    from portal.deliverables.tables import Deliverable, DeliverableVersion
+    from portal.files.storage import sniff_content_type, store_bytes
+
+    stored = await store_bytes(settings, workspace, content, sniff_content_type(content, filename))
+    deliverable = await insert(Deliverable(workspace=workspace, project=project, title=title, status=status, current_version=1))
+    await insert(DeliverableVersion(
+        deliverable=deliverable, number=1, stored_file=stored.id, content_sha256=stored.sha256, filename=filename,
+        content_type=stored.content_type, size=stored.size,
+    ))
+    return deliverable

@@ -1,8 +1,98 @@
-"""Feedback routes: the portal tab and the studio actions."""
+"""Feedback routes: the portal's Feedback tab and the studio inbox."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+
+from portal.accounts.sessions import Principal
+from portal.feedback import services
+from portal.feedback.views import INBOX_STATUSES
+from portal.web.rendering import page, see_other
+from portal.web.tenancy import PortalSite
+from portal.workspaces.plans import require
+
+
+@dataclass
+class FeedbackForm:
+    # Defaults, so that missing fields are our validation errors (400 with the form),
+    # and an outsider's empty POST still meets the 404 of the project lookup first.
+    subject: str = ""
+    message: str = ""
+
+
+@dataclass
+class StatusForm:
+    status: str = ""
+
+
+def _feedback_url(site: PortalSite, project_id: int) -> str:
+    return site.url(f"/projects/{project_id}/feedback")
+
+
+def _tab(request: Request, site: PortalSite, client: Principal, tab, *, sent: bool = False, status_code: int = 200):
+    context = {
+        "site": site, "client": client, "project": tab.project, "messages": tab.messages, "draft": tab.draft,
+        "tab": "feedback", "feedback_url": _feedback_url(site, tab.project.id), "sent": sent,
+        "subject_max": services.SUBJECT_MAX, "message_max": services.MESSAGE_MAX,
+    }
+    return page(request, "portal/feedback.html", context, fragment="portal/_feedback.html", status_code=status_code)
+
+
+@get("/projects/{project_id:int}/feedback")
+async def feedback_tab(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]
+) -> Template:
+    require(site.plan, "feedback")
+    tab = await services.feedback_tab(client, project_id)
+    return _tab(request, site, client, tab, sent=request.query_params.get("sent") == "1")
+
+
+@post("/projects/{project_id:int}/feedback")
+async def send_feedback(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int],
+    data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    require(site.plan, "feedback")
+    draft = await services.send_feedback(request.app.state.settings, client, project_id, data.subject, data.message)
+    if draft.valid:
+        return see_other(f"{_feedback_url(site, project_id)}?sent=1")
+    tab = await services.feedback_tab(client, project_id, draft)
+    response = _tab(request, site, client, tab, status_code=400)
+    # htmx does not swap a 400: app.js shows this message, and the typed text stays put.
+    response.headers["X-Error-Message"] = " ".join(draft.errors.values())
+    return response
+
+
+# Studio (staff)
+
+
+@get("/inbox")
+async def inbox(request: Request, staff: NamedDependency[Principal]) -> Template:
+    items = await services.inbox(staff)
+    context = {
+        "staff": staff, "items": items,
+        "statuses": INBOX_STATUSES, "notice": request.query_params.get("done", ""),
+    }
+    return page(request, "studio/inbox.html", context)
+
+
+@post("/inbox/{task_id:int}/status")
+async def set_inbox_status(
+    staff: NamedDependency[Principal], task_id: FromPath[int],
+    data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    await services.set_inbox_status(staff, task_id, data.status)
+    return see_other("/studio/inbox?done=updated")
+
+
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = []
+PORTAL_HANDLERS: list = [feedback_tab, send_feedback]
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = []
+STUDIO_HANDLERS: list = [inbox, set_inbox_status]

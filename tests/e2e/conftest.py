@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -80,31 +81,42 @@ class LiveServer:
         return result.stdout
 
 
-@pytest.fixture(scope="session")
-def live_server(schema):
+@contextlib.contextmanager
+def start_server(name: str, extra_env: dict[str, str] | None = None, workers: int = 1):
+    """Run `portal serve` (uvicorn) on a free port against the test database."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_LOG_LEVEL": "WARNING"}
-    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / "server.log", "w")
+    env = {**os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_LOG_LEVEL": "WARNING", **(extra_env or {})}
+    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / f"server-{name}.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--server", "uvicorn", "--workers", "1", "--port", str(port)],
+        [sys.executable, "-m", "portal.cli", "serve", "--server", "uvicorn", "--workers", str(workers), "--port", str(port)],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while True:
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: see {log.name}")
+            time.sleep(0.1)
+        yield LiveServer(url, env)
+    finally:
+        process.terminate()
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             process.kill()
-            raise RuntimeError(f"server did not start: see {log.name}")
-        time.sleep(0.1)
-    yield LiveServer(url, env)
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(schema):
+    with start_server("main") as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,19 +7,12 @@ Two worker processes: the flow must not depend on one process's memory.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import Page, expect
 
-from tests.conftest import TEST_ENV, empty_all_tables
-from tests.e2e.conftest import ROOT, LiveServer, free_port, run_db
+from tests.conftest import empty_all_tables
+from tests.e2e.conftest import run_db, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -36,34 +29,13 @@ def provider():
 @pytest.fixture(scope="module")
 def google_server(schema, provider):
     """A portal server configured for the provider, on a free port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_LOG_LEVEL": "WARNING",
         "GOOGLE_CLIENT_ID": "portal-e2e", "GOOGLE_CLIENT_SECRET": "portal-e2e-secret",
         "GOOGLE_DISCOVERY_URL": f"{provider}/.well-known/openid-configuration",
         "AUTHLIB_INSECURE_TRANSPORT": "1",  # the provider speaks plain http in tests only
     }
-    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / "server-google.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--server", "uvicorn", "--workers", "2", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: see {log.name}")
-        time.sleep(0.1)
-    yield LiveServer(url, env)
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    with start_server("google", env, workers=2) as server:
+        yield server
 
 
 @pytest.fixture

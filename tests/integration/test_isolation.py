@@ -11,7 +11,7 @@ import re
 import pytest
 
 from portal.projects.tables import Task, TaskComment
-from tests.factories import insert, make_task
+from tests.factories import insert, make_deliverable, make_file, make_invoice, make_task
 from tests.fixtures import csrf_token, sign_in_client
 
 PORTAL_PREFIX = "/p/{workspace_slug:str}"
@@ -44,8 +44,11 @@ def fill(path: str, ids: dict[str, int | str]) -> str:
     return PARAM.sub(value, path)
 
 
-async def test_carol_gets_404_for_every_url_of_alices_projects(app, http, world):
+async def test_carol_gets_404_for_every_url_of_alices_projects(app, http, world, settings):
     ids = {"workspace_slug": "acme", "project_id": world.project_a}
+    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
+    ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
+            "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
     routes = portal_routes_with_ids(app)
     assert routes, "no portal routes found: the route table walk is broken"
     # Alice can open them (GETs), so a 404 for carol is isolation, not a broken URL.
@@ -88,7 +91,7 @@ async def test_a_client_session_does_not_open_the_studio(http, world):
     assert response.status_code == 303 and response.headers["location"] == "/studio/login"
 
 
-async def test_internal_data_reaches_no_portal_page(app, http, world):
+async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
     canaries = ["CANARY-task-title-7f3a", "CANARY-task-details-91bc", "CANARY-comment-55d0"]
     task = await make_task(world.workspace, world.project_a, canaries[0], details=canaries[1], status="done")
     await insert(TaskComment(task=task, author=world.staff, body=canaries[2]))
@@ -96,6 +99,9 @@ async def test_internal_data_reaches_no_portal_page(app, http, world):
     await sign_in_client(http, world.workspace, world.alice)
     urls = ["/p/acme/", "/p/acme/login"]
     ids = {"workspace_slug": "acme", "project_id": world.project_a}
+    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
+    ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
+            "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
     urls += [fill(path, ids) for method, path in portal_routes_with_ids(app) if method == "GET"]
     for url in urls:
         for headers in ({}, {"HX-Request": "true"}):

@@ -1,0 +1,111 @@
+"""Billing for clients: the invoices of a visible project and one invoice with its lines.
+
+Rules: clients see draft, sent and paid invoices (never void ones); "overdue" is derived
+(sent and past its due date), never stored; only sent and overdue invoices are payable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from litestar.exceptions import NotFoundException
+
+from portal import clock
+from portal.accounts.sessions import Principal
+from portal.billing.tables import Invoice, InvoiceLine
+from portal.billing.views import (
+    InvoiceDetail,
+    InvoiceSummary,
+    Outstanding,
+    invoice_summary,
+    line_view,
+    outstanding,
+)
+from portal.clientarea.views import ProjectView, project_detail
+from portal.projects.access import get_visible_project
+
+#: Stored statuses a client may see.
+CLIENT_VISIBLE = ("draft", "sent", "paid")
+#: Effective statuses that can be paid.
+PAYABLE = frozenset({"sent", "overdue"})
+
+_SUMMARY_COLUMNS = (
+    Invoice.id, Invoice.number, Invoice.status, Invoice.issue_date, Invoice.due_date, Invoice.currency,
+    Invoice.total_cents,
+)
+
+
+@dataclass(frozen=True)
+class BillingTab:
+    project: ProjectView
+    invoices: list[InvoiceSummary]
+    outstanding: list[Outstanding]
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    project: ProjectView
+    invoice: InvoiceDetail
+
+
+def effective_status(status: str, due_date: dt.date, today: dt.date) -> str:
+    """The status a person sees: a sent invoice past its due date is "overdue"."""
+    if status == "sent" and due_date < today:
+        return "overdue"
+    return status
+
+
+def is_payable(effective: str) -> bool:
+    return effective in PAYABLE
+
+
+def _summary(row: dict, today: dt.date, base_url: str) -> InvoiceSummary:
+    status = effective_status(row["status"], row["due_date"], today)
+    return invoice_summary(row, status, is_payable(status), f"{base_url}/{row['id']}")
+
+
+def _client_invoices(project_id: int, workspace_id: int):
+    return (
+        (Invoice.project == project_id)
+        & (Invoice.workspace == workspace_id)
+        & Invoice.status.is_in(list(CLIENT_VISIBLE))
+    )
+
+
+async def billing_tab(client: Principal, project_id: int, base_url: str) -> BillingTab:
+    """Every client-visible invoice of a visible project, newest first, and what is due."""
+    project = await get_visible_project(client, project_id)
+    rows = await Invoice.select(*_SUMMARY_COLUMNS).where(
+        _client_invoices(project["id"], client.workspace_id)
+    ).order_by(Invoice.issue_date, ascending=False).order_by(Invoice.id, ascending=False)
+    today = clock.today()
+    invoices = [_summary(row, today, base_url) for row in rows]
+    return BillingTab(await project_detail(project), invoices, outstanding(invoices))
+
+
+async def invoice_page(client: Principal, project_id: int, invoice_id: int, base_url: str) -> InvoicePage:
+    """One client-visible invoice of a visible project with its lines; 404 otherwise."""
+    project = await get_visible_project(client, project_id)
+    row = await Invoice.select(
+        *_SUMMARY_COLUMNS, Invoice.notes, Invoice.paid_at,
+        Invoice.project.organisation.name.as_alias("billed_to"),
+        Invoice.workspace.stripe_secret_key.as_alias("stripe_key"),
+    ).where(_client_invoices(project["id"], client.workspace_id) & (Invoice.id == invoice_id)).first()
+    if row is None:
+        raise NotFoundException()
+    lines = await InvoiceLine.select(
+        InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_amount_cents, InvoiceLine.amount_cents,
+    ).where(InvoiceLine.invoice == row["id"]).order_by(InvoiceLine.position).order_by(InvoiceLine.id)
+    summary = _summary(row, clock.today(), base_url)
+    detail = InvoiceDetail(
+        summary=summary,
+        lines=[line_view(line) for line in lines],
+        notes=row["notes"],
+        paid_at=row["paid_at"] if row["status"] == "paid" else None,
+        billed_to=row["billed_to"],
+        # Only whether a key exists leaves this function, never the key itself.
+        online_payment=bool(row["stripe_key"]),
+        pay_url=f"{summary.url}/pay",
+    )
+    return InvoicePage(await project_detail(project), detail)

@@ -1,0 +1,225 @@
+"""Project files: what clients may see and download, and what staff share, upload, delete.
+
+Client reads start from ``get_visible_project`` and see only files that are shared and
+not deleted; anything else is a 404 at once (no caching of that decision). Studio
+actions are scoped to the staff member's workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from litestar import Request
+from litestar.exceptions import NotFoundException
+
+from portal import clock
+from portal.accounts.sessions import Principal
+from portal.audit.services import record
+from portal.clientarea.views import ProjectView, project_detail
+from portal.files.storage import blob_path, sniff_content_type, store_bytes
+from portal.files.tables import ProjectFile
+from portal.files.views import FileView, clean_filename, file_view, size_label
+from portal.projects.access import get_visible_project
+from portal.projects.tables import Project
+from portal.settings import Settings
+
+_LIST_COLUMNS = (
+    ProjectFile.id,
+    ProjectFile.name,
+    ProjectFile.created_at,
+    ProjectFile.shared,
+    ProjectFile.stored_file.content_type,
+    ProjectFile.stored_file.size,
+)
+_BLOB_COLUMNS = (
+    ProjectFile.id,
+    ProjectFile.name,
+    ProjectFile.stored_file.sha256,
+    ProjectFile.stored_file.content_type,
+    ProjectFile.stored_file.size,
+)
+
+
+class UploadRejected(Exception):
+    """An upload the studio form must show again with this message."""
+
+
+@dataclass(frozen=True)
+class FilesTab:
+    project: ProjectView
+    files: list[FileView]
+
+
+@dataclass(frozen=True)
+class Blob:
+    """The bytes of one file on disk, and the name and type to serve them with."""
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class StudioFiles:
+    project: dict  # id, name, client
+    files: list[FileView]
+    max_upload: str
+
+
+def _live(project_id: int, workspace_id: int):
+    return (
+        (ProjectFile.project == project_id)
+        & (ProjectFile.workspace == workspace_id)
+        & ProjectFile.deleted_at.is_null()
+    )
+
+
+def _ordered(query):
+    return query.order_by(ProjectFile.created_at, ascending=False).order_by(ProjectFile.id, ascending=False)
+
+
+# Portal (clients)
+
+
+async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesTab:
+    """The shared, undeleted files of a project the client may see, newest first."""
+    project = await get_visible_project(client, project_id)
+    rows = await _ordered(
+        ProjectFile.select(*_LIST_COLUMNS).where(_live(project["id"], client.workspace_id) & (ProjectFile.shared == True))  # noqa: E712
+    )
+    return FilesTab(await project_detail(project), [file_view(row, base_url) for row in rows])
+
+
+def _blob(settings: Settings, row: dict | None) -> Blob:
+    if row is None:
+        raise NotFoundException()
+    path = blob_path(settings, row["stored_file.sha256"])
+    if not path.is_file():  # the row outlived its bytes: nothing to serve
+        raise NotFoundException()
+    return Blob(
+        id=row["id"], name=row["name"], content_type=row["stored_file.content_type"],
+        size=row["stored_file.size"], sha256=row["stored_file.sha256"], path=path,
+    )
+
+
+async def shared_file(settings: Settings, client: Principal, project_id: int, file_id: int) -> Blob:
+    """A shared, undeleted file of a visible project; 404 for anything else."""
+    project = await get_visible_project(client, project_id)
+    row = await ProjectFile.select(*_BLOB_COLUMNS).where(
+        _live(project["id"], client.workspace_id) & (ProjectFile.id == file_id) & (ProjectFile.shared == True)  # noqa: E712
+    ).first()
+    return _blob(settings, row)
+
+
+async def download_shared_file(
+    settings: Settings, request: Request, client: Principal, project_id: int, file_id: int
+) -> Blob:
+    """``shared_file``, with the download recorded in the audit log."""
+    blob = await shared_file(settings, client, project_id, file_id)
+    await _audit_download(request, client, project_id, blob)
+    return blob
+
+
+async def _audit_download(request: Request, actor: Principal, project_id: int, blob: Blob) -> None:
+    await record(
+        "file_downloaded", workspace_id=actor.workspace_id, actor=actor, request=request,
+        target_type="project_file", target_id=blob.id, project_id=project_id, name=blob.name,
+        sha256=blob.sha256, size=blob.size,
+    )
+
+
+# Studio (staff)
+
+
+async def studio_project(staff: Principal, project_id: int) -> dict:
+    """A project of the staff member's workspace (id, name, client), or 404."""
+    row = await Project.select(
+        Project.id, Project.name, Project.organisation.name.as_alias("client"),
+    ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
+    if row is None:
+        raise NotFoundException()
+    return row
+
+
+async def studio_files(settings: Settings, staff: Principal, project_id: int) -> StudioFiles:
+    """Every undeleted file of a project, shared or not, newest first."""
+    project = await studio_project(staff, project_id)
+    rows = await _ordered(ProjectFile.select(*_LIST_COLUMNS).where(_live(project["id"], staff.workspace_id)))
+    base = f"/studio/projects/{project['id']}/files"
+    return StudioFiles(project, [file_view(row, base) for row in rows], size_label(settings.max_upload_bytes))
+
+
+async def set_shared(request: Request, staff: Principal, project_id: int, file_id: int, shared: bool) -> None:
+    """Share a file with the project's clients, or stop sharing it (effective at once)."""
+    project = await studio_project(staff, project_id)
+    updated = await ProjectFile.update({ProjectFile.shared: shared}).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).returning(ProjectFile.id, ProjectFile.name)
+    if not updated:
+        raise NotFoundException()
+    await record(
+        "file_shared" if shared else "file_unshared", workspace_id=staff.workspace_id, actor=staff,
+        request=request, target_type="project_file", target_id=file_id, project_id=project_id,
+        name=updated[0]["name"],
+    )
+
+
+async def delete_file(request: Request, staff: Principal, project_id: int, file_id: int) -> None:
+    """Soft-delete a file: it disappears everywhere at once; the blob stays for the audit."""
+    project = await studio_project(staff, project_id)
+    updated = await ProjectFile.update({ProjectFile.deleted_at: clock.now(), ProjectFile.shared: False}).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).returning(ProjectFile.id, ProjectFile.name)
+    if not updated:
+        raise NotFoundException()
+    await record(
+        "file_deleted", workspace_id=staff.workspace_id, actor=staff, request=request,
+        target_type="project_file", target_id=file_id, project_id=project_id, name=updated[0]["name"],
+    )
+
+
+async def upload_file(
+    settings: Settings, request: Request, staff: Principal, project_id: int,
+    filename: str, data: bytes, *, shared: bool,
+) -> int:
+    """Store an upload (sniffed by content, size-limited) as a project file; its id.
+
+    Raises ``UploadRejected`` (nothing stored) for an empty or too large file.
+    """
+    project = await studio_project(staff, project_id)
+    if not data:
+        raise UploadRejected("Choose a file to upload (it must not be empty).")
+    if len(data) > settings.max_upload_bytes:
+        raise UploadRejected(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.")
+    name = clean_filename(filename) or "Untitled"
+    content_type = sniff_content_type(data, name)
+    # The blob is durably on disk before the row that points at it exists.
+    stored = await store_bytes(settings, staff.workspace_id, data, content_type)
+    rows = await ProjectFile.insert(ProjectFile(
+        workspace=staff.workspace_id, project=project["id"], stored_file=stored.id, name=name,
+        shared=shared, uploaded_by=staff.user_id,
+    )).returning(ProjectFile.id)
+    file_id = rows[0]["id"]
+    await record(
+        "file_uploaded", workspace_id=staff.workspace_id, actor=staff, request=request,
+        target_type="project_file", target_id=file_id, project_id=project_id, name=name,
+        sha256=stored.sha256, size=len(data), shared=shared,
+    )
+    return file_id
+
+
+async def studio_download(
+    settings: Settings, request: Request, staff: Principal, project_id: int, file_id: int
+) -> Blob:
+    """Any undeleted file of a workspace project, for staff; the download is audited."""
+    project = await studio_project(staff, project_id)
+    row = await ProjectFile.select(*_BLOB_COLUMNS).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).first()
+    blob = _blob(settings, row)
+    await _audit_download(request, staff, project_id, blob)
+    return blob
