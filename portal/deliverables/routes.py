@@ -1,8 +1,118 @@
-"""Deliverables routes: the portal tab and the studio actions."""
+"""Deliverables routes: the portal tab, detail, decisions and files; studio routes live
+in ``studio_routes`` and are listed here too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Response, Template
+
+from portal.accounts.sessions import Principal
+from portal.deliverables import studio_routes
+from portal.deliverables.services import FormError, client_deliverable, client_version_file, decide
+from portal.deliverables.serving import file_response
+from portal.deliverables.views import deliverable_cards, deliverable_detail, project_header
+from portal.projects.access import get_visible_project
+from portal.web.rendering import page, see_other
+from portal.web.tenancy import PortalSite
+
+DETAIL = "/projects/{project_id:int}/deliverables/{deliverable_id:int}"
+#: Success notes shown after a decision's redirect (?done=...).
+DONE = {"approved", "changes_requested"}
+
+
+@dataclass
+class DecisionForm:
+    version: int = 0
+    comment: str = ""
+
+
+FormBody = Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _base(site: PortalSite, project_id: int) -> str:
+    return site.url(f"/projects/{project_id}/deliverables")
+
+
+@get("/projects/{project_id:int}/deliverables")
+async def deliverables_tab(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]
+) -> Template:
+    project = await get_visible_project(client, project_id)
+    cards = await deliverable_cards(client.workspace_id, project_id, _base(site, project_id))
+    context = {"site": site, "client": client, "project": project_header(project), "tab": "deliverables",
+               "deliverables": cards}
+    return page(request, "portal/deliverables.html", context, fragment="portal/_deliverables.html")
+
+
+async def _detail_page(
+    request: Request, site: PortalSite, client: Principal, project_id: int, deliverable_id: int, *,
+    version: int | None = None, done: str | None = None, errors: dict | None = None, comment: str = "",
+    status_code: int = 200,
+) -> Template:
+    project, row = await client_deliverable(client, project_id, deliverable_id)
+    detail = await deliverable_detail(row, _base(site, project_id), shown=version, viewer_client=client.user_id)
+    context = {
+        "site": site, "client": client, "project": project_header(project), "tab": "deliverables",
+        "deliverable": detail, "can_decide": site.allows("approvals"), "done": done if done in DONE else "",
+        "errors": errors or {}, "comment": comment,
+    }
+    return page(request, "portal/deliverable.html", context, fragment="portal/_deliverable.html",
+                status_code=status_code)
+
+
+@get(DETAIL)
+async def deliverable_page(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], deliverable_id: FromPath[int], version: int | None = None, done: str | None = None,
+) -> Template:
+    return await _detail_page(request, site, client, project_id, deliverable_id, version=version, done=done)
+
+
+@post(DETAIL + "/approve")
+async def approve(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], deliverable_id: FromPath[int], data: FormBody,
+) -> Response:
+    await decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
+                 deliverable_id=deliverable_id, decision="approved", version=data.version, comment="",
+                 request=request)
+    return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=approved")
+
+
+@post(DETAIL + "/request-changes")
+async def request_changes(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], deliverable_id: FromPath[int], data: FormBody,
+) -> Response:
+    try:
+        await decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
+                     deliverable_id=deliverable_id, decision="changes_requested", version=data.version,
+                     comment=data.comment, request=request)
+    except FormError as exc:
+        return await _detail_page(request, site, client, project_id, deliverable_id, errors=exc.errors,
+                                  comment=data.comment, status_code=400)
+    return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=changes_requested")
+
+
+@get(DETAIL + "/versions/{number:int}/file")
+async def version_file(
+    request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
+    deliverable_id: FromPath[int], number: FromPath[int], download: bool = False,
+) -> Response:
+    row = await client_version_file(client, project_id, deliverable_id, number, download=download, request=request)
+    return file_response(
+        request, request.app.state.settings, sha256=row["content_sha256"], size=row["size"],
+        content_type=row["content_type"], filename=row["filename"], download=download,
+    )
+
+
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = []
+PORTAL_HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, version_file]
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = []
+STUDIO_HANDLERS: list = studio_routes.HANDLERS

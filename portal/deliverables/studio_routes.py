@@ -1,0 +1,165 @@
+"""Studio routes for deliverables: one page per project and one per deliverable.
+
+Every route scopes the project to the staff member's workspace (404 otherwise);
+changes to an approved deliverable are refused with 409 by the services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
+from litestar.params import Body, FromPath
+from litestar.response import Response, Template
+
+from portal.accounts.sessions import Principal
+from portal.deliverables import staff as actions
+from portal.deliverables.services import FormError, version_file
+from portal.deliverables.serving import file_response
+from portal.deliverables.views import deliverable_cards, deliverable_detail
+from portal.web.rendering import page, see_other
+from portal.workspaces.tables import Workspace
+
+LIST = "/projects/{project_id:int}/deliverables"
+DETAIL = LIST + "/{deliverable_id:int}"
+#: Multipart framing around the file: headers, boundaries, the note.
+MULTIPART_SLACK = 256 * 1024
+
+
+@dataclass
+class DeliverableForm:
+    title: str = ""
+    description: str = ""
+
+
+@dataclass
+class VersionForm:
+    file: UploadFile | None = None
+    note: str = ""
+
+
+def _base(project_id: int) -> str:
+    return f"/studio/projects/{project_id}/deliverables"
+
+
+async def _workspace(staff: Principal) -> dict:
+    return await Workspace.select(Workspace.name, Workspace.slug, Workspace.plan).where(
+        Workspace.id == staff.workspace_id
+    ).first()
+
+
+async def _list_page(request: Request, staff: Principal, project_id: int, *, errors: dict | None = None,
+                     form: DeliverableForm | None = None, status_code: int = 200) -> Template:
+    project = await actions.staff_project(staff, project_id)
+    context = {
+        "staff": staff, "workspace": await _workspace(staff), "project": project,
+        "deliverables": await deliverable_cards(staff.workspace_id, project_id, _base(project_id), client_view=False),
+        "errors": errors or {}, "form": form or DeliverableForm(), "done": request.query_params.get("done", ""),
+    }
+    return page(request, "studio/deliverables.html", context, status_code=status_code)
+
+
+async def _detail_page(request: Request, staff: Principal, project_id: int, deliverable_id: int, *,
+                       version: int | None = None, errors: dict | None = None, form: DeliverableForm | None = None,
+                       status_code: int = 200) -> Template:
+    project = await actions.staff_project(staff, project_id)
+    row = await actions.staff_deliverable(staff, project_id, deliverable_id)
+    detail = await deliverable_detail(row, _base(project_id), shown=version)
+    context = {
+        "staff": staff, "workspace": await _workspace(staff), "project": project, "deliverable": detail,
+        "errors": errors or {}, "form": form or DeliverableForm(row["title"], row["description"]),
+        "done": request.query_params.get("done", ""), "sent": request.query_params.get("sent", ""),
+    }
+    return page(request, "studio/deliverable.html", context, status_code=status_code)
+
+
+@get(LIST)
+async def studio_deliverables(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int]) -> Template:
+    return await _list_page(request, staff, project_id)
+
+
+@post(LIST)
+async def studio_create(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                        data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+    try:
+        new_id = await actions.create(staff, project_id, title=data.title, description=data.description, request=request)
+    except FormError as exc:
+        return await _list_page(request, staff, project_id, errors=exc.errors, form=data, status_code=400)
+    return see_other(f"{_base(project_id)}/{new_id}?done=created")
+
+
+@get(DETAIL)
+async def studio_deliverable(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                             deliverable_id: FromPath[int], version: int | None = None) -> Template:
+    return await _detail_page(request, staff, project_id, deliverable_id, version=version)
+
+
+@post(DETAIL + "/edit")
+async def studio_edit(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                      deliverable_id: FromPath[int],
+                      data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+    try:
+        await actions.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
+    except FormError as exc:
+        return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, form=data,
+                                  status_code=400)
+    return see_other(f"{_base(project_id)}/{deliverable_id}?done=saved")
+
+
+async def _limit_upload(request: Request) -> None:
+    """Refuse an oversized upload from its Content-Length, before reading the body."""
+    limit = request.app.state.settings.max_upload_bytes
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HTTPException(status_code=411, detail="Uploads need a Content-Length.")
+    if int(length) > limit + MULTIPART_SLACK:
+        raise HTTPException(status_code=413, detail=f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+
+
+@post(DETAIL + "/versions", before_request=_limit_upload, request_max_body_size=None)
+async def studio_upload(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                        deliverable_id: FromPath[int],
+                        data: Annotated[VersionForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response:
+    content = await data.file.read() if data.file else b""
+    try:
+        number = await actions.upload_version(
+            request.app.state.settings, staff, project_id, deliverable_id, filename=data.file.filename if data.file else "",
+            data=content, note=data.note, request=request,
+        )
+    except FormError as exc:
+        return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, status_code=400)
+    return see_other(f"{_base(project_id)}/{deliverable_id}?done=uploaded&version={number}")
+
+
+@post(DETAIL + "/ready")
+async def studio_mark_ready(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                            deliverable_id: FromPath[int]) -> Response:
+    sent = await actions.mark_ready(request.app.state.settings, staff, project_id, deliverable_id, request=request)
+    return see_other(f"{_base(project_id)}/{deliverable_id}?done=ready&sent={sent}")
+
+
+@post(DETAIL + "/delete")
+async def studio_delete(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                        deliverable_id: FromPath[int]) -> Response:
+    await actions.delete(staff, project_id, deliverable_id, request=request)
+    return see_other(f"{_base(project_id)}?done=deleted")
+
+
+@get(DETAIL + "/versions/{number:int}/file")
+async def studio_version_file(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                              deliverable_id: FromPath[int], number: FromPath[int], download: bool = False) -> Response:
+    await actions.staff_deliverable(staff, project_id, deliverable_id)
+    row = await version_file(deliverable_id, number)
+    return file_response(request, request.app.state.settings, sha256=row["content_sha256"], size=row["size"],
+                         content_type=row["content_type"], filename=row["filename"], download=download)
+
+
+HANDLERS = [
+    studio_deliverables, studio_create, studio_deliverable, studio_edit, studio_upload, studio_mark_ready,
+    studio_delete, studio_version_file,
+]

@@ -1,0 +1,65 @@
+"""The studio side of deliverables in Chromium: create, upload, put up for review; the lock."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+ASSETS = Path(__file__).resolve().parents[2] / "portal" / "demo_assets"
+
+
+def sign_in_owner(page: Page, live_server) -> None:
+    output = live_server.cli("demo")
+    link = dict(re.findall(r"\((\S+@\S+)\): (http\S+)", output))["owner@brightline.example"]
+    page.goto(link)
+    page.get_by_test_id("continue").click()
+    expect(page).to_have_url(f"{live_server.url}/studio/")
+
+
+def check_staff_cycle(page: Page, live_server, screenshot) -> None:
+    sign_in_owner(page, live_server)
+    row = page.get_by_test_id("studio-projects").get_by_role("row").filter(has_text="Website redesign")
+    row.get_by_role("link", name="Deliverables").click()
+    table = page.get_by_test_id("studio-deliverables")
+    expect(table).to_contain_text("Sitemap draft")  # staff see drafts
+    screenshot("list")
+    form = page.get_by_test_id("create-deliverable")
+    form.get_by_label("Title").fill("Launch banner")
+    form.get_by_role("button", name="Create draft").click()
+    expect(page.get_by_test_id("deliverable-status")).to_have_text("Draft")
+    upload = page.get_by_test_id("upload-form")
+    upload.get_by_label("File").set_input_files(str(ASSETS / "key-visual-v2.png"))
+    upload.get_by_label("Note for the client (optional)").fill("Wide version for the homepage.")
+    upload.get_by_role("button", name="Upload").click()
+    expect(page.locator("figure img")).to_be_visible()
+    page.get_by_test_id("mark-ready").click()
+    expect(page.get_by_test_id("ready-done")).to_contain_text("1 client emailed")
+    expect(page.get_by_test_id("deliverable-status")).to_have_text("Ready for review")
+    screenshot("ready")
+    page.get_by_role("link", name="Website redesign: deliverables").click()
+    page.get_by_role("link", name="Style guide").click()
+    expect(page.get_by_test_id("locked-note")).to_be_visible()
+    expect(page.get_by_test_id("upload-form")).to_have_count(0)
+    expect(page.get_by_test_id("approval-record")).to_contain_text("alice@northwind.example")
+    screenshot("locked")
+
+
+@pytest.mark.browser_context_args(viewport={"width": 1280, "height": 900})
+def test_staff_put_a_new_deliverable_up_for_review(page: Page, fresh_db, screenshot):
+    check_staff_cycle(page, fresh_db, screenshot)
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, java_script_enabled=False)
+def test_staff_put_a_new_deliverable_up_for_review_on_a_phone_without_javascript(page: Page, fresh_db, screenshot):
+    check_staff_cycle(page, fresh_db, screenshot)
+    # Our page fits (wide tables scroll inside their frame; the studio's top bar is not ours).
+    overflowing = page.evaluate(
+        "() => Array.from(document.querySelectorAll('main *'))"
+        ".filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 376).map(e => e.outerHTML.slice(0, 80))"
+    )
+    assert overflowing == []
