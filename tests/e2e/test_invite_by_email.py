@@ -57,6 +57,7 @@ def test_invite_email_link_signs_the_client_in(page: Page, browser: Browser, mai
     page.goto(links["owner@brightline.example"])
     page.get_by_test_id("continue").click()
     page.get_by_role("link", name="Website redesign").click()
+    page.get_by_role("link", name="Client access").click()
     page.get_by_label("Email").fill("dana@northwind.example")
     page.get_by_label("Name (optional)").fill("Dana Diaz")
     page.get_by_test_id("send-invite").click()
