@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 
 from portal.accounts.grants import access_state
 from portal.accounts.sessions import Principal, cookie_name, end_session, load_session
+from portal.projects.access import visible_project_ids
 from portal.web.tenancy import PortalSite
 
 
@@ -38,7 +39,11 @@ async def provide_client(request: Request, site: NamedDependency[PortalSite]) ->
     principal = await current_principal(request)
     if principal is None or principal.kind != "client" or principal.workspace_id != site.id:
         raise LoginRequired(site.url("/login"))
-    # Revocation and expiry take effect at the very next request.
+    # Revocation and expiry take effect at the very next request. The scoped lookup
+    # answers the common case (a live grant) with one cheap query; access_state
+    # explains the others.
+    if await visible_project_ids(principal):
+        return principal
     state = await access_state(site.id, principal.user_id)
     if not state.live:
         await end_session(request.cookies.get(cookie_name(request.app.state.settings)))
