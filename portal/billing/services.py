@@ -22,7 +22,7 @@ from portal.billing.views import (
     line_view,
     outstanding,
 )
-from portal.clientarea.views import ProjectView, project_detail
+from portal.clientarea.views import ProjectView, project_header
 from portal.projects.access import get_visible_project
 
 #: Stored statuses a client may see.
@@ -81,7 +81,7 @@ async def billing_tab(client: Principal, project_id: int, base_url: str) -> Bill
     ).order_by(Invoice.issue_date, ascending=False).order_by(Invoice.id, ascending=False)
     today = clock.today()
     invoices = [_summary(row, today, base_url) for row in rows]
-    return BillingTab(await project_detail(project), invoices, outstanding(invoices))
+    return BillingTab(project_header(project), invoices, outstanding(invoices))
 
 
 async def invoice_page(client: Principal, project_id: int, invoice_id: int, base_url: str) -> InvoicePage:
@@ -108,4 +108,4 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
         online_payment=bool(row["stripe_key"]),
         pay_url=f"{summary.url}/pay",
     )
-    return InvoicePage(await project_detail(project), detail)
+    return InvoicePage(project_header(project), detail)

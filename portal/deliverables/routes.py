@@ -13,10 +13,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
+from portal.clientarea.views import project_header
 from portal.deliverables import studio_routes
 from portal.deliverables.services import FormError, client_deliverable, client_version_file, decide
 from portal.deliverables.serving import file_response
-from portal.deliverables.views import deliverable_cards, deliverable_detail, project_header
+from portal.deliverables.views import deliverable_cards, deliverable_detail
 from portal.projects.access import get_visible_project
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite

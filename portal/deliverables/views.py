@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from portal.clientarea.views import STATUS_LABELS as PROJECT_LABELS
 from portal.deliverables.services import DECISION_LABELS, STATUS_LABELS
 from portal.deliverables.serving import is_inline
 from portal.deliverables.tables import (
@@ -220,17 +219,3 @@ async def deliverable_detail(row: dict, base: str, *, shown: int | None = None, 
         shown=next((v for v in views if v.number == wanted), views[0] if views else None),
         versions=views, thread=thread, approval=approval,
     )
-
-
-@dataclass(frozen=True)
-class ProjectHeader:
-    """What the project page header shows (name and status), nothing internal."""
-
-    id: int
-    name: str
-    status: str
-    status_label: str
-
-
-def project_header(row: dict) -> ProjectHeader:
-    return ProjectHeader(row["id"], row["name"], row["status"], PROJECT_LABELS.get(row["status"], row["status"].title()))

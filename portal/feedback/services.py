@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
-from portal.clientarea.views import ProjectView, project_detail
+from portal.clientarea.views import ProjectView, project_header
 from portal.db import engine
 from portal.feedback.tables import FeedbackMessage
 from portal.feedback.views import INBOX_STATUSES, Draft, InboxItem, MessageView, inbox_item, message_view
@@ -61,7 +61,7 @@ async def feedback_tab(client: Principal, project_id: int, draft: Draft | None =
         & (FeedbackMessage.workspace == client.workspace_id)
         & (FeedbackMessage.client_user == client.user_id)
     ).order_by(FeedbackMessage.created_at, ascending=False).order_by(FeedbackMessage.id, ascending=False)
-    return FeedbackTab(await project_detail(project), [message_view(row) for row in rows], draft or Draft())
+    return FeedbackTab(project_header(project), [message_view(row) for row in rows], draft or Draft())
 
 
 async def _recipient(project: dict) -> dict | None:

@@ -16,7 +16,7 @@ from litestar.exceptions import NotFoundException
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
-from portal.clientarea.views import ProjectView, project_detail
+from portal.clientarea.views import ProjectView, project_header
 from portal.files.storage import blob_path, sniff_content_type, store_bytes
 from portal.files.tables import ProjectFile
 from portal.files.views import FileView, clean_filename, file_view, size_label
@@ -91,7 +91,7 @@ async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesT
     rows = await _ordered(
         ProjectFile.select(*_LIST_COLUMNS).where(_live(project["id"], client.workspace_id) & (ProjectFile.shared == True))  # noqa: E712
     )
-    return FilesTab(await project_detail(project), [file_view(row, base_url) for row in rows])
+    return FilesTab(project_header(project), [file_view(row, base_url) for row in rows])
 
 
 def _blob(settings: Settings, row: dict | None) -> Blob:
