@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from portal.accounts.links import NoSuchPerson, login_link
 from portal.billing.tables import Invoice
-from portal.demo import load_demo
 from portal.deliverables.tables import DELIVERABLE_STATUSES, Deliverable, DeliverableVersion
+from portal.demo import load_demo
 from portal.files.tables import ProjectFile
 from portal.projects.tables import ProjectAccess, Task, TaskComment
 from portal.workspaces.tables import Workspace
