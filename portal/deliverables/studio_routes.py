@@ -13,7 +13,6 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath
 from litestar.response import Response, Template
 
@@ -23,12 +22,11 @@ from portal.deliverables.services import FormError, version_file
 from portal.deliverables.serving import file_response
 from portal.deliverables.views import deliverable_cards, deliverable_detail
 from portal.web.rendering import page, see_other
+from portal.web.uploads import limit_upload_size
 from portal.workspaces.tables import Workspace
 
 LIST = "/projects/{project_id:int}/deliverables"
 DETAIL = LIST + "/{deliverable_id:int}"
-#: Multipart framing around the file: headers, boundaries, the note.
-MULTIPART_SLACK = 256 * 1024
 
 
 @dataclass
@@ -111,17 +109,7 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=saved")
 
 
-async def _limit_upload(request: Request) -> None:
-    """Refuse an oversized upload from its Content-Length, before reading the body."""
-    limit = request.app.state.settings.max_upload_bytes
-    length = request.headers.get("content-length")
-    if length is None or not length.isdigit():
-        raise HTTPException(status_code=411, detail="Uploads need a Content-Length.")
-    if int(length) > limit + MULTIPART_SLACK:
-        raise HTTPException(status_code=413, detail=f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
-
-
-@post(DETAIL + "/versions", before_request=_limit_upload, request_max_body_size=None)
+@post(DETAIL + "/versions", middleware=[limit_upload_size], request_max_body_size=None)
 async def studio_upload(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                         deliverable_id: FromPath[int],
                         data: Annotated[VersionForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response:

@@ -19,6 +19,7 @@ from portal.deliverables.tables import (
     DeliverableVersion,
     ReviewDecision,
 )
+from portal.web.filters import size_label
 
 STATUS_ORDER = {"ready_for_review": 0, "changes_requested": 1, "in_progress": 2, "draft": 3, "approved": 4}
 KIND_LABELS = {"image": "Image", "pdf": "PDF", "video": "Video", "file": "File"}
@@ -93,16 +94,6 @@ class DeliverableDetail:
     def awaiting_review(self) -> bool:
         """Ready for review, and the page shows the version under review."""
         return self.status == "ready_for_review" and self.shown is not None and self.shown.number == self.current_version
-
-
-def size_label(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            return f"{size:.1f} {unit}".replace(".0 ", " ")
-    return ""  # pragma: no cover
 
 
 def kind_of(content_type: str) -> str:

@@ -9,16 +9,16 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import File, Redirect, Template
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.accounts.sessions import Principal
 from portal.files import services
-from portal.files.views import INLINE_IMAGE_TYPES, serve_file, size_label
+from portal.files.views import INLINE_IMAGE_TYPES, serve_file
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
+from portal.web.uploads import limit_upload_size
 
 # Portal (clients)
 
@@ -52,40 +52,6 @@ async def thumbnail(
 
 
 # Studio (staff)
-
-#: Room for the multipart framing and the small fields next to the file.
-MULTIPART_SLACK = 64 * 1024
-
-
-def limit_upload_size(app: ASGIApp) -> ASGIApp:
-    """Refuse (413) a request body over ``max_upload_bytes`` plus framing, as it arrives.
-
-    A handler middleware wraps Litestar's CSRF middleware, which reads the whole form
-    before any hook runs: this stops an oversized body, announced or chunked, first.
-    """
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        settings = scope["litestar_app"].state.settings
-        limit = settings.max_upload_bytes + MULTIPART_SLACK
-        too_large = HTTPException(status_code=413, detail=f"Files can be up to {size_label(settings.max_upload_bytes)}.")
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > limit:
-            raise too_large
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise too_large
-            return message
-
-        await app(scope, counted, send)
-
-    return middleware
-
 
 @dataclass
 class UploadForm:

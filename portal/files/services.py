@@ -19,10 +19,11 @@ from portal.audit.services import record
 from portal.clientarea.views import ProjectView, project_header
 from portal.files.storage import blob_path, sniff_content_type, store_bytes
 from portal.files.tables import ProjectFile
-from portal.files.views import FileView, clean_filename, file_view, size_label
+from portal.files.views import FileView, clean_filename, file_view
 from portal.projects.access import get_visible_project
 from portal.projects.tables import Project
 from portal.settings import Settings
+from portal.web.filters import size_label
 
 _LIST_COLUMNS = (
     ProjectFile.id,

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from litestar.response import File
 
+from portal.web.filters import size_label
+
 #: Images that browsers render without risk: shown inline as thumbnails (never SVG).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
@@ -61,17 +63,6 @@ def type_label(content_type: str, name: str) -> str:
     if suffix and len(suffix) <= 6 and suffix[1:].isalnum():
         return f"{suffix[1:].upper()} file"
     return "File"
-
-
-def size_label(size: int) -> str:
-    """A byte count as people read it: 845 bytes, 12 KB, 3.4 MB."""
-    if size < 1024:
-        return f"{size} byte" if size == 1 else f"{size} bytes"
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if size >= 10 else f"{size:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def file_view(row: dict, base_url: str) -> FileView:

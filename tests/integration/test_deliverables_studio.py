@@ -156,5 +156,5 @@ async def test_uploads_over_the_size_limit_are_refused(world, settings):
         just_over = await upload(http, url, PDF + b"0" * (1024 * 1024), "big.pdf")
         assert just_over.status_code == 400 and "larger than the 1 MB limit" in just_over.text
         far_over = await upload(http, url, PDF + b"0" * (2 * 1024 * 1024), "huge.pdf")
-        assert far_over.status_code == 413 and "larger than the 1 MB limit" in far_over.text
+        assert far_over.status_code == 413 and "Files can be up to 1.0 MB" in far_over.text
     assert await DeliverableVersion.count().where(DeliverableVersion.deliverable == deliverable) == 1

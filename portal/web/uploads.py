@@ -1,0 +1,42 @@
+"""Upload size limits, enforced while the body arrives."""
+
+from __future__ import annotations
+
+from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.web.filters import size_label
+
+#: Room for the multipart framing and the small fields next to the file.
+MULTIPART_SLACK = 64 * 1024
+
+
+def limit_upload_size(app: ASGIApp) -> ASGIApp:
+    """Refuse (413) a request body over ``max_upload_bytes`` plus framing, as it arrives.
+
+    Use as a handler middleware together with ``request_max_body_size=None``: it wraps
+    Litestar's CSRF middleware, which reads the whole form before any hook runs, so an
+    oversized body, announced or chunked, is stopped first.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        settings = scope["litestar_app"].state.settings
+        limit = settings.max_upload_bytes + MULTIPART_SLACK
+        too_large = HTTPException(status_code=413, detail=f"Files can be up to {size_label(settings.max_upload_bytes)}.")
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            raise too_large
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large
+            return message
+
+        await app(scope, counted, send)
+
+    return middleware
