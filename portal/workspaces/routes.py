@@ -20,12 +20,9 @@ from portal.workspaces.plans import allows
 
 
 @dataclass
-class SettingsUpload:
-    portal_enabled: str = ""
-    welcome_message: str = ""
-    accent_color: str = ""
-    support_email: str = ""
-    sender_name: str = ""
+class SettingsUpload(PortalSettingsForm):
+    """The settings form as posted: the fields plus the optional logo file."""
+
     logo: UploadFile | None = field(default=None)
 
 
@@ -56,8 +53,7 @@ async def save_portal_settings(
     staff: NamedDependency[Principal],
     data: Annotated[SettingsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response:
-    form = PortalSettingsForm(data.portal_enabled, data.welcome_message, data.accent_color, data.support_email,
-                              data.sender_name)
+    form = data
     logo = await data.logo.read() if data.logo is not None and data.logo.filename else None
     try:
         await branding.save_settings(request.app.state.settings, request, staff, form, logo,
