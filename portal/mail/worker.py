@@ -15,9 +15,11 @@ import logging
 import os
 import secrets
 import socket
+import time
 from typing import Any
 
 from portal import clock
+from portal.accounts import ratelimit
 from portal.db import engine
 from portal.mail import outbox
 from portal.mail.smtp import Outgoing, SmtpConnection, ends_session, is_permanent
@@ -37,6 +39,8 @@ BACKOFF = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 STALE_CLAIM = dt.timedelta(minutes=10)
 POLL_SECONDS = 2.0
+#: How often the loop also does housekeeping (pruning old rate-limit hits).
+HOUSEKEEPING_SECONDS = 600.0
 
 _DUE = "(status = 'pending' AND next_attempt_at <= {}) OR (status = 'sending' AND claimed_at < {})"
 _CLAIM = """
@@ -228,10 +232,16 @@ class OutboxWorker:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
+        next_housekeeping = 0.0
         while not self._stopping:
             self._wake.clear()
             wait = self.poll_seconds
             try:
+                if time.monotonic() >= next_housekeeping:
+                    # The background loop every worker process has anyway also forgets
+                    # old rate-limit hits, so that table stays small.
+                    await ratelimit.prune()
+                    next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 if await has_due() and await deliver_due(self.settings, self.worker_id, self.batch) >= self.batch:
                     continue  # a full batch: more may be due right now
             except Exception:

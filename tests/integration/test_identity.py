@@ -229,3 +229,51 @@ async def test_staff_of_another_workspace_cannot_manage_access(http, world):
 
 def test_principal_display_name_falls_back_to_email():
     assert Principal("client", 1, 1, "a@b.example", "", 1).display_name == "a@b.example"
+
+
+async def test_old_rate_limit_hits_are_forgotten(world, monkeypatch, settings):
+    from portal.accounts import ratelimit
+    from portal.accounts.tables import RateLimitHit
+
+    for _ in range(3):
+        assert await ratelimit.hit("link-ip:192.0.2.1", limit=3)
+    assert not await ratelimit.hit("link-ip:192.0.2.1", limit=3)
+    move_clock(monkeypatch, ratelimit.WINDOW + dt.timedelta(seconds=1))
+    assert await ratelimit.hit("link-ip:192.0.2.1", limit=3)  # the window has passed
+    await ratelimit.prune()
+    assert await RateLimitHit.count() == 1
+
+
+async def test_the_background_worker_prunes_rate_limit_hits(world, monkeypatch, settings):
+    from portal.accounts.tables import RateLimitHit
+    from portal.mail.worker import OutboxWorker
+
+    await RateLimitHit.insert(RateLimitHit(key="old", created_at=clock.now() - dt.timedelta(hours=2)))
+    worker = OutboxWorker(settings, poll_seconds=0.05)
+    worker.start()
+    for _ in range(100):
+        if await RateLimitHit.count() == 0:
+            break
+        await asyncio.sleep(0.02)
+    await worker.stop()
+    assert await RateLimitHit.count() == 0
+
+
+async def test_https_installations_use_secure_host_only_cookies(settings, db, world):
+    app = create_app(dataclasses.replace(settings, base_url="https://portal.example.com"))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://portal.example.com") as client:
+        token = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=5))
+        await client.get("/healthz")
+        csrf = client.cookies.get("__Host-csrftoken")
+        assert csrf
+        response = await client.post(f"/p/acme/login/{token}", data={"_csrf_token": csrf})
+    assert response.status_code == 303
+    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and "portal_session" in v)
+    assert cookie.startswith("__Host-portal_session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
+
+
+async def test_the_portal_offers_sign_out_everywhere(http, world):
+    await sign_in_client(http, world.workspace, world.alice)
+    assert 'data-testid="logout-everywhere"' in (await http.get("/p/acme/")).text
