@@ -12,7 +12,7 @@ from typing import Annotated
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from portal.accounts import oidc
@@ -24,9 +24,9 @@ START = "/auth/google"
 CALLBACK = "/auth/google/callback"
 
 # ``state`` is a reserved parameter name in Litestar: bind the query field under another.
-StateQuery = Annotated[str | None, Parameter(query="state", required=False, max_length=500)]
-CodeQuery = Annotated[str | None, Parameter(required=False, max_length=2000)]
-ErrorQuery = Annotated[str | None, Parameter(required=False, max_length=200)]
+StateQuery = Annotated[str | None, QueryParameter(name="state", required=False, max_length=500)]
+CodeQuery = Annotated[str | None, QueryParameter(required=False, max_length=2000)]
+ErrorQuery = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 
 
 def _require_enabled(request: Request) -> None:

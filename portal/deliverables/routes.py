@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
@@ -70,7 +70,7 @@ async def _detail_page(
 @get(DETAIL)
 async def deliverable_page(
     request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
-    project_id: FromPath[int], deliverable_id: FromPath[int], version: int | None = None, done: str | None = None,
+    project_id: FromPath[int], deliverable_id: FromPath[int], version: FromQuery[int | None] = None, done: FromQuery[str | None] = None,
 ) -> Template:
     return await _detail_page(request, site, client, project_id, deliverable_id, version=version, done=done)
 
@@ -104,7 +104,7 @@ async def request_changes(
 @get(DETAIL + "/versions/{number:int}/file")
 async def version_file(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
-    deliverable_id: FromPath[int], number: FromPath[int], download: bool = False,
+    deliverable_id: FromPath[int], number: FromPath[int], download: FromQuery[bool] = False,
 ) -> Response:
     row = await client_version_file(client, project_id, deliverable_id, number, download=download, request=request)
     return file_response(

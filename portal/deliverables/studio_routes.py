@@ -13,7 +13,7 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
@@ -93,7 +93,7 @@ async def studio_create(request: Request, staff: NamedDependency[Principal], pro
 
 @get(DETAIL)
 async def studio_deliverable(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                             deliverable_id: FromPath[int], version: int | None = None) -> Template:
+                             deliverable_id: FromPath[int], version: FromQuery[int | None] = None) -> Template:
     return await _detail_page(request, staff, project_id, deliverable_id, version=version)
 
 
@@ -140,7 +140,7 @@ async def studio_delete(request: Request, staff: NamedDependency[Principal], pro
 
 @get(DETAIL + "/versions/{number:int}/file")
 async def studio_version_file(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                              deliverable_id: FromPath[int], number: FromPath[int], download: bool = False) -> Response:
+                              deliverable_id: FromPath[int], number: FromPath[int], download: FromQuery[bool] = False) -> Response:
     await actions.staff_deliverable(staff, project_id, deliverable_id)
     row = await version_file(deliverable_id, number)
     return file_response(request, request.app.state.settings, sha256=row["content_sha256"], size=row["size"],
