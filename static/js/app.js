@@ -27,6 +27,19 @@
     showError("You seem to be offline. Please check your connection and try again.");
   });
 
+  // On a phone the tab strip scrolls: bring the current tab into view.
+  function revealCurrentTab() {
+    var strips = document.querySelectorAll(".tabs");
+    for (var i = 0; i < strips.length; i++) {
+      var current = strips[i].querySelector('[aria-current="page"]');
+      if (current && strips[i].scrollWidth > strips[i].clientWidth) {
+        strips[i].scrollLeft = current.offsetLeft - (strips[i].clientWidth - current.offsetWidth) / 2;
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", revealCurrentTab);
+  document.addEventListener("htmx:load", revealCurrentTab);
+
   // Tabs: keep aria-current on the active tab after an htmx swap.
   document.addEventListener("htmx:afterSettle", function (event) {
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
