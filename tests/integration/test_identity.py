@@ -277,3 +277,37 @@ async def test_https_installations_use_secure_host_only_cookies(settings, db, wo
 async def test_the_portal_offers_sign_out_everywhere(http, world):
     await sign_in_client(http, world.workspace, world.alice)
     assert 'data-testid="logout-everywhere"' in (await http.get("/p/acme/")).text
+
+
+async def test_staff_are_invited_to_the_studio_with_a_role(http, world):
+    from portal.accounts.tables import StaffMember
+    from tests.factories import make_staff
+
+    await sign_in_staff(http, world.workspace, world.staff)
+    response = await post_form(http, "/studio/team", {"email": "max@acme.example", "name": "Max", "role": "admin"})
+    assert response.status_code == 303
+    member = await StaffMember.select().where(StaffMember.email == "max@acme.example").first()
+    assert member["role"] == "admin" and member["workspace"] == world.workspace
+    message = await OutboxMessage.select().where(OutboxMessage.to_address == "max@acme.example").first()
+    link = next(w for w in message["text_body"].split() if "/studio/login/" in w).removeprefix("http://127.0.0.1:8000")
+    newcomer = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    assert (await post_form(newcomer, link)).status_code == 303
+    assert (await newcomer.get("/studio/")).status_code == 200
+    # a plain member may not invite anyone
+    member_id = await make_staff(world.workspace, "mia@acme.example", role="member")
+    mia = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_staff(mia, world.workspace, member_id)
+    refused = await post_form(mia, "/studio/team", {"email": "z@acme.example", "name": "", "role": "member"})
+    assert refused.status_code == 400 and "Only owners and admins" in refused.text
+    assert await StaffMember.count().where(StaffMember.email == "z@acme.example") == 0
+
+
+async def test_removing_a_team_member_ends_their_sessions(http, world):
+    from tests.factories import make_staff
+
+    member_id = await make_staff(world.workspace, "sam@acme.example", role="member")
+    sam = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_staff(sam, world.workspace, member_id)
+    await sign_in_staff(http, world.workspace, world.staff)
+    assert (await post_form(http, f"/studio/team/{member_id}/remove")).status_code == 303
+    assert (await sam.get("/studio/")).status_code == 303
