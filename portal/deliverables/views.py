@@ -157,6 +157,21 @@ async def deliverable_cards(workspace_id: int, project_id: int, base: str, *, cl
     return cards
 
 
+_DECISIONS_SQL = (
+    'SELECT d."decision", d."comment", d."actor_email", d."client_user", u."name" AS "name", d."content_sha256",'
+    ' d."ip", d."user_agent", d."created_at", v."number" AS "number", v."filename" AS "filename"'
+    ' FROM "review_decision" d JOIN "deliverable_version" v ON v."id" = d."version"'
+    ' LEFT JOIN "client_user" u ON u."id" = d."client_user" WHERE d."deliverable" = {}'
+)
+_COMMENTS_SQL = (
+    'SELECT c."body", c."created_at", c."client_user", u."name" AS "client_name", u."email" AS "client_email",'
+    ' s."name" AS "staff_name", v."number" AS "number"'
+    ' FROM "deliverable_comment" c LEFT JOIN "client_user" u ON u."id" = c."client_user"'
+    ' LEFT JOIN "staff_member" s ON s."id" = c."staff" LEFT JOIN "deliverable_version" v ON v."id" = c."version"'
+    ' WHERE c."deliverable" = {}'
+)
+
+
 async def deliverable_detail(row: dict, base: str, *, shown: int | None = None, viewer_client: int | None = None) -> DeliverableDetail:
     """Everything the detail page shows; ``shown`` picks a version (default: current).
 
@@ -166,18 +181,9 @@ async def deliverable_detail(row: dict, base: str, *, shown: int | None = None, 
     versions = await DeliverableVersion.select(*VERSION_COLUMNS).where(
         DeliverableVersion.deliverable == row["id"]
     ).order_by(DeliverableVersion.number, ascending=False)
-    decisions = await ReviewDecision.select(
-        ReviewDecision.decision, ReviewDecision.comment, ReviewDecision.actor_email, ReviewDecision.client_user,
-        ReviewDecision.client_user.name.as_alias("name"), ReviewDecision.content_sha256, ReviewDecision.ip,
-        ReviewDecision.user_agent, ReviewDecision.created_at, ReviewDecision.version.number.as_alias("number"),
-        ReviewDecision.version.filename.as_alias("filename"),
-    ).where(ReviewDecision.deliverable == row["id"])
-    comments = await DeliverableComment.select(
-        DeliverableComment.body, DeliverableComment.created_at, DeliverableComment.client_user,
-        DeliverableComment.client_user.name.as_alias("client_name"),
-        DeliverableComment.client_user.email.as_alias("client_email"),
-        DeliverableComment.staff.name.as_alias("staff_name"), DeliverableComment.version.number.as_alias("number"),
-    ).where(DeliverableComment.deliverable == row["id"])
+    # Plain SQL: Piccolo spends about a millisecond of CPU building these joined selects.
+    decisions = await ReviewDecision.raw(_DECISIONS_SQL, row["id"])
+    comments = await DeliverableComment.raw(_COMMENTS_SQL, row["id"])
     decided = {d["number"]: d["decision"] for d in decisions}
     views = [_version(v, url, decided.get(v["number"], "")) for v in versions]
     wanted = shown or row["current_version"]
