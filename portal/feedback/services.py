@@ -50,17 +50,19 @@ def validate(subject: str, message: str) -> Draft:
     return Draft(subject, message, errors)
 
 
+_OWN_MESSAGES_SQL = (
+    'SELECT m."subject", m."body", m."created_at", t."status" AS "task_status" FROM "feedback_message" m'
+    ' LEFT JOIN "task" t ON t."id" = m."task"'
+    ' WHERE m."project" = {} AND m."workspace" = {} AND m."client_user" = {}'
+    ' ORDER BY m."created_at" DESC, m."id" DESC'
+)
+
+
 async def feedback_tab(client: Principal, project_id: int, draft: Draft | None = None) -> FeedbackTab:
     """The client's own earlier messages on a visible project, newest first."""
     project = await get_visible_project(client, project_id)
-    rows = await FeedbackMessage.select(
-        FeedbackMessage.subject, FeedbackMessage.body, FeedbackMessage.created_at,
-        FeedbackMessage.task.status.as_alias("task_status"),
-    ).where(
-        (FeedbackMessage.project == project["id"])
-        & (FeedbackMessage.workspace == client.workspace_id)
-        & (FeedbackMessage.client_user == client.user_id)
-    ).order_by(FeedbackMessage.created_at, ascending=False).order_by(FeedbackMessage.id, ascending=False)
+    # Plain SQL on this hot read: Piccolo's joined select costs more CPU to build than to run.
+    rows = await FeedbackMessage.raw(_OWN_MESSAGES_SQL, project["id"], client.workspace_id, client.user_id)
     return FeedbackTab(project_header(project), [message_view(row) for row in rows], draft or Draft())
 
 

@@ -70,6 +70,13 @@ class StudioFiles:
     files: list[FileView]
     max_upload: str
 
+_SHARED_LIST_SQL = (
+    'SELECT f."id", f."name", f."created_at", f."shared", s."content_type" AS "stored_file.content_type",'
+    ' s."size" AS "stored_file.size" FROM "project_file" f JOIN "stored_file" s ON s."id" = f."stored_file"'
+    ' WHERE f."project" = {} AND f."workspace" = {} AND f."deleted_at" IS NULL AND f."shared" = {}'
+    ' ORDER BY f."created_at" DESC, f."id" DESC'
+)
+
 
 def _live(project_id: int, workspace_id: int):
     return (
@@ -89,9 +96,8 @@ def _ordered(query):
 async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesTab:
     """The shared, undeleted files of a project the client may see, newest first."""
     project = await get_visible_project(client, project_id)
-    rows = await _ordered(
-        ProjectFile.select(*_LIST_COLUMNS).where(_live(project["id"], client.workspace_id) & (ProjectFile.shared == True))  # noqa: E712
-    )
+    # Plain SQL on this hot read: Piccolo's joined select costs more CPU to build than to run.
+    rows = await ProjectFile.raw(_SHARED_LIST_SQL, project["id"], client.workspace_id, True)
     return FilesTab(project_header(project), [file_view(row, base_url) for row in rows])
 
 
