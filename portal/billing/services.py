@@ -65,6 +65,13 @@ def _summary(row: dict, today: dt.date, base_url: str) -> InvoiceSummary:
     return invoice_summary(row, status, is_payable(status), f"{base_url}/{row['id']}")
 
 
+_LIST_SQL = (
+    f'SELECT {", ".join(chr(34) + c._meta.db_column_name + chr(34) for c in _SUMMARY_COLUMNS)} FROM "invoice"'
+    ' WHERE "project" = {} AND "workspace" = {} AND "status" IN ('
+    + ", ".join("{}" for _ in CLIENT_VISIBLE) + ') ORDER BY "issue_date" DESC, "id" DESC'
+)
+
+
 def _client_invoices(project_id: int, workspace_id: int):
     return (
         (Invoice.project == project_id)
@@ -76,9 +83,8 @@ def _client_invoices(project_id: int, workspace_id: int):
 async def billing_tab(client: Principal, project_id: int, base_url: str) -> BillingTab:
     """Every client-visible invoice of a visible project, newest first, and what is due."""
     project = await get_visible_project(client, project_id)
-    rows = await Invoice.select(*_SUMMARY_COLUMNS).where(
-        _client_invoices(project["id"], client.workspace_id)
-    ).order_by(Invoice.issue_date, ascending=False).order_by(Invoice.id, ascending=False)
+    # Plain SQL on this hot read: Piccolo's select costs more CPU to build than to run.
+    rows = await Invoice.raw(_LIST_SQL, project["id"], client.workspace_id, *CLIENT_VISIBLE)
     today = clock.today()
     invoices = [_summary(row, today, base_url) for row in rows]
     return BillingTab(project_header(project), invoices, outstanding(invoices))
