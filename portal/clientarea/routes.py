@@ -15,7 +15,7 @@ from portal.deliverables import routes as deliverables
 from portal.feedback import routes as feedback
 from portal.files import routes as files
 from portal.files.storage import blob_path
-from portal.projects.access import get_visible_project, visible_project_ids
+from portal.projects.access import get_visible_project
 from portal.web.auth import provide_client
 from portal.web.rendering import page
 from portal.web.tenancy import PortalSite, provide_site
@@ -28,7 +28,8 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 @get("/")
 async def home(request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal]) -> Template:
-    projects = await project_list(await visible_project_ids(client))
+    # provide_client looked them up for this very request (same rule, same moment).
+    projects = await project_list(request.state.visible_project_ids)
     return page(request, "portal/home.html", {"site": site, "client": client, "projects": projects})
 
 

@@ -42,7 +42,9 @@ async def provide_client(request: Request, site: NamedDependency[PortalSite]) ->
     # Revocation and expiry take effect at the very next request. The scoped lookup
     # answers the common case (a live grant) with one cheap query; access_state
     # explains the others.
-    if await visible_project_ids(principal):
+    project_ids = await visible_project_ids(principal)
+    request.state.visible_project_ids = project_ids  # the home page lists these
+    if project_ids:
         return principal
     state = await access_state(site.id, principal.user_id)
     if not state.live:
