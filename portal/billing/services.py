@@ -72,12 +72,14 @@ _LIST_SQL = (
 )
 
 
-def _client_invoices(project_id: int, workspace_id: int):
-    return (
-        (Invoice.project == project_id)
-        & (Invoice.workspace == workspace_id)
-        & Invoice.status.is_in(list(CLIENT_VISIBLE))
-    )
+_PAGE_SQL = (
+    f'SELECT {", ".join("i." + chr(34) + c._meta.db_column_name + chr(34) for c in _SUMMARY_COLUMNS)},'
+    ' i."notes", i."paid_at", o."name" AS "billed_to", w."stripe_secret_key" AS "stripe_key"'
+    ' FROM "invoice" i JOIN "project" p ON p."id" = i."project"'
+    ' JOIN "client_organisation" o ON o."id" = p."organisation" JOIN "workspace" w ON w."id" = i."workspace"'
+    ' WHERE i."id" = {} AND i."project" = {} AND i."workspace" = {} AND i."status" IN ('
+    + ", ".join("{}" for _ in CLIENT_VISIBLE) + ")"
+)
 
 
 async def billing_tab(client: Principal, project_id: int, base_url: str) -> BillingTab:
@@ -93,13 +95,10 @@ async def billing_tab(client: Principal, project_id: int, base_url: str) -> Bill
 async def invoice_page(client: Principal, project_id: int, invoice_id: int, base_url: str) -> InvoicePage:
     """One client-visible invoice of a visible project with its lines; 404 otherwise."""
     project = await get_visible_project(client, project_id)
-    row = await Invoice.select(
-        *_SUMMARY_COLUMNS, Invoice.notes, Invoice.paid_at,
-        Invoice.project.organisation.name.as_alias("billed_to"),
-        Invoice.workspace.stripe_secret_key.as_alias("stripe_key"),
-    ).where(_client_invoices(project["id"], client.workspace_id) & (Invoice.id == invoice_id)).first()
-    if row is None:
+    rows = await Invoice.raw(_PAGE_SQL, invoice_id, project["id"], client.workspace_id, *CLIENT_VISIBLE)
+    if not rows:
         raise NotFoundException()
+    row = rows[0]
     lines = await InvoiceLine.select(
         InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_amount_cents, InvoiceLine.amount_cents,
     ).where(InvoiceLine.invoice == row["id"]).order_by(InvoiceLine.position).order_by(InvoiceLine.id)
