@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.conftest import IS_POSTGRES, TEST_ENV, empty_all_tables, run_in_thread
 
@@ -137,3 +139,19 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+# Signing in from the demo's printed links (what a newcomer does after `./dev start`).
+
+
+def demo_links(live_server) -> dict[str, str]:
+    output = live_server.cli("demo")
+    links = dict(re.findall(r"\((\S+@\S+)\): (http\S+)", output))
+    assert set(links) == {"owner@brightline.example", "alice@northwind.example", "carol@globex.example"}
+    return links
+
+
+def sign_in_with(page: Page, link: str) -> None:
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    page.get_by_test_id("continue").click()

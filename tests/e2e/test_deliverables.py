@@ -11,6 +11,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import demo_links
+
 pytestmark = pytest.mark.e2e
 
 NO_JS = pytest.mark.browser_context_args(java_script_enabled=False)
@@ -19,9 +21,7 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def sign_in_alice(page: Page, live_server) -> None:
-    output = live_server.cli("demo")
-    link = dict(re.findall(r"\((\S+@\S+)\): (http\S+)", output))["alice@northwind.example"]
-    page.goto(link)
+    page.goto(demo_links(live_server)["alice@northwind.example"])
     page.get_by_test_id("continue").click()
     expect(page).to_have_url(f"{live_server.url}/p/demo/")
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import demo_links
 
 pytestmark = pytest.mark.e2e
 
@@ -14,9 +15,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "portal" / "demo_assets"
 
 
 def sign_in_owner(page: Page, live_server) -> None:
-    output = live_server.cli("demo")
-    link = dict(re.findall(r"\((\S+@\S+)\): (http\S+)", output))["owner@brightline.example"]
-    page.goto(link)
+    page.goto(demo_links(live_server)["owner@brightline.example"])
     page.get_by_test_id("continue").click()
     expect(page).to_have_url(f"{live_server.url}/studio/")
 

@@ -7,20 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import demo_links, sign_in_with
+
 pytestmark = pytest.mark.e2e
-
-
-def demo_links(live_server) -> dict[str, str]:
-    output = live_server.cli("demo")
-    links = dict(re.findall(r"\((\S+@\S+)\): (http\S+)", output))
-    assert set(links) == {"owner@brightline.example", "alice@northwind.example", "carol@globex.example"}
-    return links
-
-
-def sign_in_with(page: Page, link: str) -> None:
-    page.goto(link)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
-    page.get_by_test_id("continue").click()
 
 
 def check_alice_sees_her_projects(page: Page, live_server, screenshot) -> None:

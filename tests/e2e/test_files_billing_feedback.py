@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.demo import ASSETS
-from tests.e2e.conftest import run_db
-from tests.e2e.test_demo_login import demo_links, sign_in_with
+from tests.e2e.conftest import demo_links, run_db, sign_in_with
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import empty_all_tables
-from tests.e2e.conftest import free_port, run_db, start_server
-from tests.e2e.test_demo_login import demo_links
+from tests.e2e.conftest import demo_links, free_port, run_db, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_demo_login import demo_links, sign_in_with
+from tests.e2e.conftest import demo_links, sign_in_with
 
 pytestmark = pytest.mark.e2e
 
