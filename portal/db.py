@@ -7,6 +7,18 @@ else (single writes and all transactions), each configured by ``PragmaConnection
 Several worker processes still coordinate through SQLite's own locks (WAL,
 busy_timeout, IMMEDIATE transactions).
 
+Short reads skip the trip to a connection thread: ``InlineReader`` runs a ``SELECT``
+outside a transaction right in the event loop's thread, where an indexed lookup costs a
+few microseconds, less than handing it to a thread and waking the loop afterwards. A
+progress handler stops any statement that runs past ``INLINE_BUDGET_S`` and it is run
+again on a reader thread, as is one that finds the database locked; so the loop is never
+held for longer than the budget.
+
+``fetch()`` is the read path of the requests every page makes (session, workspace,
+grants, a tab's list): plain SQL with ``{}`` placeholders, straight to the engine,
+without the query builder (Piccolo spends more CPU composing a query than SQLite spends
+running it).
+
 Both engines count the statements they run into ``query_counter`` when one is active,
 which lets tests prove that a page's query count does not grow with its data.
 """
@@ -15,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import sqlite3
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +46,13 @@ from piccolo.engine.sqlite import (
 from piccolo.querystring import QueryString
 
 BUSY_TIMEOUT_MS = 5000
+
+#: The longest a statement may hold the event loop before it moves to a reader thread.
+INLINE_BUDGET_S = 0.002
+#: How many SQLite VM steps between two looks at the clock (a short read takes fewer).
+_PROGRESS_STEPS = 1000
+#: Statements that once outran the budget go straight to a thread (bounded memory).
+_SLOW_STATEMENTS_MAX = 256
 
 #: When set to a list, every statement run by the engine is appended to it.
 query_counter: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -68,11 +89,69 @@ class PragmaConnection(sqlite3.Connection):
         self.execute("PRAGMA foreign_keys = ON")
 
 
+@functools.lru_cache(maxsize=512)
+def _qmark(sql: str) -> str:
+    return sql.replace("{}", "?")
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    parts = sql.split("{}")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+
+
+class Deferred(Exception):
+    """The inline reader gave a statement up (too slow, or the database was locked)."""
+
+
+class InlineReader:
+    """A connection used from the event loop's own thread, for short SELECTs."""
+
+    def __init__(self, connection_kwargs: dict[str, Any], budget_s: float = INLINE_BUDGET_S) -> None:
+        self.connection = sqlite3.connect(**connection_kwargs, check_same_thread=False)
+        # Never wait for a lock in the loop: a locked database defers to a thread,
+        # which waits there with the usual busy_timeout.
+        self.connection.execute("PRAGMA busy_timeout = 0")
+        self.connection.row_factory = dict_factory
+        self.connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
+        self.budget_s = budget_s
+        self.deadline = 0.0
+        self.slow: set[str] = set()
+
+    def _past_deadline(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+    def read(self, sql: str, args: Any) -> list[dict]:
+        if sql in self.slow:
+            raise Deferred()
+        self.deadline = time.perf_counter() + self.budget_s
+        try:
+            cursor = self.connection.execute(sql, args)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        except sqlite3.OperationalError as error:
+            name = getattr(error, "sqlite_errorname", "")
+            if name == "SQLITE_INTERRUPT":
+                if len(self.slow) < _SLOW_STATEMENTS_MAX:
+                    self.slow.add(sql)
+                raise Deferred() from error
+            if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+                raise Deferred() from error
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 class _Pool:
-    """Connections of one event loop: N readers and one writer behind a lock."""
+    """Connections of one event loop: an inline reader, N reader threads and one
+    writer behind a lock."""
 
     def __init__(self, engine: PortalSQLiteEngine, readers: int) -> None:
         self.engine = engine
+        self.inline = InlineReader(engine.connection_kwargs)
         self.reader_slots = asyncio.Semaphore(readers)
         self.idle_readers: list[aiosqlite.Connection] = []
         self.all: list[aiosqlite.Connection] = []
@@ -106,7 +185,20 @@ class _Pool:
             self.writer = await self.connect()
         return self.writer
 
+    async def read(self, sql: str, args: Any) -> list[dict]:
+        """A SELECT outside a transaction: inline when short, else on a reader thread."""
+        try:
+            return self.inline.read(sql, args)
+        except Deferred:
+            pass
+        connection = await self.acquire_reader()
+        try:
+            return await connection.execute_fetchall(sql, args)
+        finally:
+            self.release_reader(connection)
+
     async def close(self) -> None:
+        self.inline.close()
         connections, self.all, self.idle_readers, self.writer = self.all, [], [], None
         for connection in connections:
             try:
@@ -203,11 +295,7 @@ class PortalSQLiteEngine(SQLiteEngine):
         _note(query)
         pool = self.pool()
         if query.lstrip().upper().startswith("SELECT"):
-            connection = await pool.acquire_reader()
-            try:
-                return await connection.execute_fetchall(query, args or [])
-            finally:
-                pool.release_reader(connection)
+            return await pool.read(query, args or [])
         async with pool.writer_lock:
             connection = await pool.writer_connection()
             return await connection.execute_fetchall(query, args or [])
@@ -216,6 +304,15 @@ class PortalSQLiteEngine(SQLiteEngine):
         # No "PRAGMA foreign_keys" per statement: the connection set it once.
         _note(query)
         return await connection.execute_fetchall(query, args or [])
+
+    async def fetch(self, sql: str, args: Any = ()) -> list[dict]:
+        """Rows of a plain SELECT with ``{}`` placeholders (see ``fetch()``)."""
+        sql = _qmark(sql)
+        _note(sql)
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            return await transaction.connection.execute_fetchall(sql, args)
+        return await self.pool().read(sql, args)
 
     def transaction(
         self,
@@ -244,6 +341,24 @@ class PortalPostgresEngine(PostgresEngine):
         """Postgres locks rows itself; a plain transaction (callers add FOR UPDATE)."""
         return self.transaction()
 
+    async def fetch(self, sql: str, args: Any = ()) -> list[dict]:
+        """Rows of a plain SELECT with ``{}`` placeholders (see ``fetch()``)."""
+        sql = _numbered(sql)
+        _note(sql)
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            rows = await transaction.connection.fetch(sql, *args)
+        elif self.pool is not None:
+            async with self.pool.acquire() as connection:
+                rows = await connection.fetch(sql, *args)
+        else:
+            connection = await self.get_new_connection()
+            try:
+                rows = await connection.fetch(sql, *args)
+            finally:
+                await connection.close()
+        return [dict(row) for row in rows]
+
     async def close_pool(self) -> None:
         if self.pool is not None:
             await self.close_connection_pool()
@@ -261,3 +376,19 @@ def engine():
     from piccolo.engine import engine_finder
 
     return engine_finder()
+
+
+def column_list(columns: Any, prefix: str = "") -> str:
+    """Quoted column names for plain SQL, e.g. ``"id", "name"`` (``prefix``: a table alias)."""
+    return ", ".join(f'{prefix}"{column._meta.db_column_name}"' for column in columns)
+
+
+async def fetch(sql: str, *args: Any) -> list[dict]:
+    """The rows of a plain SELECT written with ``{}`` placeholders, as dicts.
+
+    For the reads every request makes; the SQL names columns as Piccolo created them.
+    Inside a transaction it runs on the transaction's connection.
+    """
+    from portal import piccolo_conf
+
+    return await piccolo_conf.DB.fetch(sql, args)

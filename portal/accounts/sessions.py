@@ -10,6 +10,7 @@ from typing import Literal
 from portal import clock
 from portal.accounts.tables import ClientUser, StaffMember, UserSession
 from portal.accounts.tokens import hash_secret
+from portal.db import fetch
 from portal.settings import Settings
 
 #: last_seen_at is written at most this often, so reads stay reads.
@@ -90,7 +91,7 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
     """The principal of a live session, or None (unknown, idle too long, expired, inactive)."""
     if not raw or len(raw) > 100:
         return None
-    rows = await UserSession.raw(SESSION_SQL, hash_secret(raw))
+    rows = await fetch(SESSION_SQL, hash_secret(raw))
     row = rows[0] if rows else None
     if row is None:
         return None

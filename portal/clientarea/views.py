@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from portal.db import column_list, fetch
 from portal.projects.progress import Progress, progress_for
 from portal.projects.tables import Project
 
@@ -22,7 +23,7 @@ STATUS_LABELS = {
 
 PROJECT_COLUMNS = (Project.id, Project.name, Project.description, Project.status, Project.start_date, Project.due_date)
 _PROJECTS_SQL = (
-    "SELECT " + ", ".join(f'"{c._meta.db_column_name}"' for c in PROJECT_COLUMNS) + ' FROM "project" WHERE "id"'
+    "SELECT " + column_list(PROJECT_COLUMNS) + ' FROM "project" WHERE "id"'
 )
 
 
@@ -58,7 +59,7 @@ async def project_list(project_ids: list[int]) -> list[ProjectView]:
     # Plain SQL, like the other per-request lookups: Piccolo's select costs more CPU to
     # build than to run (bench/profile_tab.py).
     marks = ", ".join("{}" for _ in project_ids)
-    rows = await Project.raw(f"{_PROJECTS_SQL} IN ({marks}) ORDER BY \"name\"", *project_ids)
+    rows = await fetch(f"{_PROJECTS_SQL} IN ({marks}) ORDER BY \"name\"", *project_ids)
     progress = await progress_for(rows)
     return [_view(row, progress[row["id"]]) for row in rows]
 

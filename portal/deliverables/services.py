@@ -22,7 +22,7 @@ from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
 from portal.audit.services import client_ip, record
-from portal.db import engine
+from portal.db import column_list, engine, fetch
 from portal.deliverables.serving import is_inline
 from portal.deliverables.tables import CLIENT_VISIBLE_STATUSES, Deliverable, DeliverableVersion, ReviewDecision
 from portal.mail.outbox import PortalDisabled, enqueue_email
@@ -52,6 +52,15 @@ DELIVERABLE_COLUMNS = (
     Deliverable.updated_at,
     Deliverable.ready_at,
     Deliverable.approved_at,
+)
+
+
+#: The scoped lookup of every deliverable page, as plain SQL (Piccolo spends about a
+#: millisecond of CPU composing it): one deliverable of one project, client-visible only.
+_CLIENT_DELIVERABLE_SQL = (
+    f'SELECT {column_list(DELIVERABLE_COLUMNS)} FROM "deliverable"'
+    ' WHERE "id" = {} AND "project" = {} AND "workspace" = {}'
+    f' AND "status" IN ({", ".join("{}" for _ in CLIENT_VISIBLE_STATUSES)})'
 )
 
 
@@ -94,15 +103,10 @@ def for_update(query):
 async def client_deliverable(client: Principal, project_id: int, deliverable_id: int) -> tuple[dict, dict]:
     """(project, deliverable) for a client: visible project, client-visible status; else 404."""
     project = await get_visible_project(client, project_id)
-    row = await Deliverable.select(*DELIVERABLE_COLUMNS).where(
-        (Deliverable.id == deliverable_id)
-        & (Deliverable.project == project["id"])
-        & (Deliverable.workspace == client.workspace_id)
-        & Deliverable.status.is_in(list(CLIENT_VISIBLE_STATUSES))
-    ).first()
-    if row is None:
+    rows = await fetch(_CLIENT_DELIVERABLE_SQL, deliverable_id, project["id"], client.workspace_id, *CLIENT_VISIBLE_STATUSES)
+    if not rows:
         raise NotFoundException()
-    return project, row
+    return project, rows[0]
 
 
 async def decide(

@@ -17,6 +17,7 @@ from portal import clock
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
 from portal.clientarea.views import ProjectView, project_header
+from portal.db import fetch
 from portal.files.storage import blob_path, sniff_content_type, store_bytes
 from portal.files.tables import ProjectFile
 from portal.files.views import FileView, clean_filename, file_view
@@ -97,7 +98,7 @@ async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesT
     """The shared, undeleted files of a project the client may see, newest first."""
     project = await get_visible_project(client, project_id)
     # Plain SQL on this hot read: Piccolo's joined select costs more CPU to build than to run.
-    rows = await ProjectFile.raw(_SHARED_LIST_SQL, project["id"], client.workspace_id, True)
+    rows = await fetch(_SHARED_LIST_SQL, project["id"], client.workspace_id, True)
     return FilesTab(project_header(project), [file_view(row, base_url) for row in rows])
 
 

@@ -14,14 +14,15 @@ from litestar.exceptions import NotFoundException
 
 from portal import clock
 from portal.accounts.sessions import Principal
-from portal.projects.tables import Project, ProjectAccess
+from portal.db import column_list, fetch
+from portal.projects.tables import Project
 
 #: A live grant: not revoked and not expired (arguments: client user, workspace, today).
 _LIVE_GRANT = (
     'SELECT "project" FROM "project_access" WHERE "client_user" = {} AND "workspace" = {}'
     ' AND "revoked_at" IS NULL AND ("expires_on" IS NULL OR "expires_on" >= {})'
 )
-_PROJECT_COLUMNS = ", ".join(f'"{c._meta.db_column_name}"' for c in Project._meta.columns)
+_PROJECT_COLUMNS = column_list(Project._meta.columns)
 _VISIBLE_PROJECT = (
     f'SELECT {_PROJECT_COLUMNS} FROM "project" WHERE "id" = {{}} AND "workspace" = {{}}'
     f' AND "id" IN ({_LIVE_GRANT})'
@@ -32,7 +33,7 @@ async def visible_project_ids(principal: Principal) -> list[int]:
     """Ids of the projects this client has a live (unrevoked, unexpired) grant to."""
     if principal.kind != "client":
         return []
-    rows = await ProjectAccess.raw(_LIVE_GRANT, principal.user_id, principal.workspace_id, clock.today())
+    rows = await fetch(_LIVE_GRANT, principal.user_id, principal.workspace_id, clock.today())
     return [row["project"] for row in rows]
 
 
@@ -40,7 +41,7 @@ async def get_visible_project(principal: Principal, project_id: int) -> dict:
     """The project row if this client may see it; otherwise 404."""
     if principal.kind != "client":
         raise NotFoundException()
-    rows = await Project.raw(
+    rows = await fetch(
         _VISIBLE_PROJECT, project_id, principal.workspace_id, principal.user_id, principal.workspace_id, clock.today()
     )
     if not rows:

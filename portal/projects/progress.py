@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from portal import clock
-from portal.projects.tables import Milestone, Task
+from portal.db import fetch
 
 UPCOMING_DAYS = 30
 
@@ -69,8 +69,8 @@ async def progress_for(projects: list[dict]) -> dict[int, Progress]:
     today = clock.today()
     horizon = today + dt.timedelta(days=UPCOMING_DAYS)
     marks = ", ".join("{}" for _ in ids)
-    counts = await Task.raw(_COUNTS.replace("IDS", marks), *ids)
-    milestones = await Milestone.raw(_MILESTONES.replace("IDS", marks), *ids)
+    counts = await fetch(_COUNTS.replace("IDS", marks), *ids)
+    milestones = await fetch(_MILESTONES.replace("IDS", marks), *ids)
 
     done: dict[int, int] = {}
     total: dict[int, int] = {}

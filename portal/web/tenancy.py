@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from portal.db import column_list, fetch
 from portal.workspaces.plans import allows
 from portal.workspaces.tables import Workspace
 
@@ -27,7 +28,7 @@ SITE_COLUMNS = (
 #: Every portal request runs this: plain SQL, because Piccolo spends more CPU building
 #: a select than SQLite spends running it (bench/profile_tab.py).
 SITE_SQL = (
-    "SELECT " + ", ".join(f'"{c._meta.db_column_name}"' for c in SITE_COLUMNS)
+    "SELECT " + column_list(SITE_COLUMNS)
     + ' FROM "workspace" WHERE "slug" = {}'
 )
 
@@ -84,7 +85,7 @@ def site_from_row(row: dict, base: str) -> PortalSite:
 
 async def provide_site(request: Request, workspace_slug: FromPath[str]) -> PortalSite:
     """Dependency of every portal route: the workspace of the URL, or 404."""
-    rows = await Workspace.raw(SITE_SQL, workspace_slug)
+    rows = await fetch(SITE_SQL, workspace_slug)
     if not rows:
         raise NotFoundException()
     row = rows[0]

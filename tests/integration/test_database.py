@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from portal.db import count_queries, engine
+from portal.db import count_queries, engine, fetch
 from portal.workspaces.tables import Workspace
 from tests.conftest import IS_POSTGRES, TEST_ENV, run_in_thread
 
@@ -44,19 +44,26 @@ async def test_every_sqlite_connection_is_configured(db):
         assert engine().pool.get_size() >= 1
         return
 
-    async def read_pragmas():
-        # SELECTs go to the reader connections, PRAGMA statements to the writer.
-        return await Workspace.raw(
-            "SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode, "
-            "(SELECT synchronous FROM pragma_synchronous) AS synchronous, "
-            "(SELECT foreign_keys FROM pragma_foreign_keys) AS foreign_keys, "
-            "(SELECT timeout FROM pragma_busy_timeout) AS busy_timeout"
-        )
+    pragmas = (
+        "SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode, "
+        "(SELECT synchronous FROM pragma_synchronous) AS synchronous, "
+        "(SELECT foreign_keys FROM pragma_foreign_keys) AS foreign_keys, "
+        "(SELECT timeout FROM pragma_busy_timeout) AS busy_timeout"
+    )
+    # Short SELECTs run on the loop's inline connection, which never waits for a lock
+    # (busy_timeout 0: a locked database sends the read to a thread instead).
+    assert await Workspace.raw(pragmas) == [{"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 0}]
 
-    results = await asyncio.gather(*(read_pragmas() for _ in range(12)))
-    assert len(engine().pool().all) >= 2, "concurrent reads should have used several reader connections"
-    for rows in results:
-        assert rows == [{"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 5000}]
+    pool = engine().pool()
+    readers = [await pool.acquire_reader() for _ in range(3)]
+    try:
+        for reader in readers:
+            rows = await reader.execute_fetchall(pragmas)
+            assert [dict(row) for row in rows] == [{"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 5000}]
+    finally:
+        for reader in readers:
+            pool.release_reader(reader)
+    assert len(pool.all) >= 3
     writer = await Workspace.raw("PRAGMA busy_timeout")
     assert writer == [{"timeout": 5000}]
     async with engine().write_transaction():
@@ -64,18 +71,90 @@ async def test_every_sqlite_connection_is_configured(db):
         assert rows == [{"fk": 1}]
 
 
-async def test_foreign_keys_are_enforced(db):
-    from portal.accounts.tables import ClientOrganisation
+async def test_fetch_reads_plain_sql_with_placeholders_and_sees_its_transaction(db):
+    from tests.factories import make_workspace
 
-    with pytest.raises(Exception, match="(?i)foreign key"):
-        await ClientOrganisation.insert(ClientOrganisation(workspace=987654, name="Orphan"))
-
-
-async def test_a_page_worth_of_queries_is_counted(db):
+    await make_workspace(slug="one", name="One")
+    await make_workspace(slug="two", name="Two")
     with count_queries() as statements:
-        await Workspace.select().where(Workspace.slug == "x")
-        await Workspace.count()
-    assert len(statements) == 2
+        rows = await fetch('SELECT "slug", "name" FROM "workspace" WHERE "slug" IN ({}, {}) ORDER BY "slug"', "one", "two")
+    assert rows == [{"slug": "one", "name": "One"}, {"slug": "two", "name": "Two"}]
+    assert len(statements) == 1
+    with pytest.raises(RuntimeError):  # the transaction is rolled back, nothing stays
+        async with engine().write_transaction():
+            await Workspace.update({Workspace.name: "Renamed"}).where(Workspace.slug == "one")
+            assert await fetch('SELECT "name" FROM "workspace" WHERE "slug" = {}', "one") == [{"name": "Renamed"}]
+            raise RuntimeError("roll back")
+    assert await fetch('SELECT "name" FROM "workspace" WHERE "slug" = {}', "one") == [{"name": "One"}]
+
+
+#: A statement that keeps SQLite busy for far longer than the inline budget.
+SLOW_COUNT = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) SELECT count(*) AS c FROM n"
+
+
+async def test_a_slow_read_moves_to_a_thread_and_never_holds_the_loop(tmp_path):
+    """The inline reader gives up a statement past its budget; a thread finishes it."""
+    from portal.db import INLINE_BUDGET_S, PortalSQLiteEngine
+
+    db = PortalSQLiteEngine(path=str(tmp_path / "slow.sqlite3"), readers=2)
+    try:
+        assert await db.fetch("SELECT 1 + {} AS two", (1,)) == [{"two": 2}]
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def heartbeat():
+            loop = asyncio.get_running_loop()
+            last = loop.time()
+            while not stop.is_set():
+                await asyncio.sleep(0.001)
+                now = loop.time()
+                gaps.append(now - last)
+                last = now
+
+        beat = asyncio.create_task(heartbeat())
+        await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        rows = await db.fetch(SLOW_COUNT, (3_000_000,))
+        took = asyncio.get_running_loop().time() - started
+        stop.set()
+        await beat
+        assert rows == [{"c": 3_000_000}]
+        assert took > 20 * INLINE_BUDGET_S, "the statement should be slow enough to prove the point"
+        # The loop kept ticking while the statement ran: no pause near the statement's length.
+        assert max(gaps) < took / 3, (max(gaps), took)
+        assert SLOW_COUNT.replace("{}", "?") in db.pool().inline.slow
+    finally:
+        await db.close_pool()
+
+
+def test_the_inline_reader_never_waits_for_a_lock(tmp_path):
+    """Another connection holds the database locked: the inline read gives up at once
+    (``Deferred``; the pool then reads on a thread, which waits with busy_timeout)."""
+    import sqlite3
+    import time
+
+    from portal.db import Deferred, InlineReader
+
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (n INTEGER)")
+    holder.execute("INSERT INTO t VALUES (7)")
+    # A rollback-journal database, so that a writer's EXCLUSIVE lock shuts readers out
+    # (under WAL, which the portal uses, readers are blocked only in rare moments).
+    reader = InlineReader({"database": str(path), "isolation_level": None})
+    try:
+        assert reader.read("SELECT n FROM t", ()) == [{"n": 7}]
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.perf_counter()
+        with pytest.raises(Deferred):
+            reader.read("SELECT n FROM t", ())
+        assert time.perf_counter() - started < 0.05
+        assert "SELECT n FROM t" not in reader.slow  # locked is not slow: next time it tries inline again
+        holder.execute("COMMIT")
+        assert reader.read("SELECT n FROM t", ()) == [{"n": 7}]
+    finally:
+        reader.close()
+        holder.close()
 
 
 WORKER = textwrap.dedent(
