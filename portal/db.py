@@ -17,7 +17,11 @@ held for longer than the budget.
 ``fetch()`` is the read path of the requests every page makes (session, workspace,
 grants, a tab's list): plain SQL with ``{}`` placeholders, straight to the engine,
 without the query builder (Piccolo spends more CPU composing a query than SQLite spends
-running it).
+running it). On SQLite its results are also kept per process (``ReadCache``) and used
+again while ``PRAGMA data_version`` shows that nothing was committed since, by any
+connection of any process; the first commit anywhere empties it. So a cached read gives
+exactly what the database would give, and a portal that mostly reads (clients look far
+more than they change) pays one cheap check instead of a query.
 
 Both engines count the statements they run into ``query_counter`` when one is active,
 which lets tests prove that a page's query count does not grow with its data.
@@ -26,6 +30,7 @@ which lets tests prove that a page's query count does not grow with its data.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import sqlite3
@@ -53,6 +58,8 @@ INLINE_BUDGET_S = 0.002
 _PROGRESS_STEPS = 1000
 #: Statements that once outran the budget go straight to a thread (bounded memory).
 _SLOW_STATEMENTS_MAX = 256
+#: Results longer than this are not kept by the read cache.
+_CACHE_MAX_ROWS = 200
 
 #: When set to a list, every statement run by the engine is appended to it.
 query_counter: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -112,6 +119,8 @@ class InlineReader:
         # Never wait for a lock in the loop: a locked database defers to a thread,
         # which waits there with the usual busy_timeout.
         self.connection.execute("PRAGMA busy_timeout = 0")
+        # Reads only: the read cache relies on this connection never committing.
+        self.connection.execute("PRAGMA query_only = ON")
         self.connection.row_factory = dict_factory
         self.connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
         self.budget_s = budget_s
@@ -141,8 +150,52 @@ class InlineReader:
                 raise Deferred() from error
             raise
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (of any process) commits a change."""
+        self.deadline = time.perf_counter() + self.budget_s
+        try:
+            return self.connection.execute("PRAGMA data_version").fetchone()["data_version"]
+        except sqlite3.OperationalError as error:
+            raise Deferred() from error
+
     def close(self) -> None:
         self.connection.close()
+
+
+class ReadCache:
+    """Results of ``fetch()`` reads, valid while the database's data_version holds.
+
+    Keyed by the statement and its arguments, so an entry is what that very query
+    returns; callers get copies. Bounded: least recently used entries go first.
+    """
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.version: int | None = None
+        self.rows: collections.OrderedDict[tuple, list[dict]] = collections.OrderedDict()
+        self.hits = 0
+
+    def check(self, version: int) -> None:
+        if version != self.version:
+            self.rows.clear()
+            self.version = version
+
+    def get(self, key: tuple) -> list[dict] | None:
+        rows = self.rows.get(key)
+        if rows is None:
+            return None
+        self.rows.move_to_end(key)
+        self.hits += 1
+        return [dict(row) for row in rows]
+
+    def put(self, key: tuple, version: int, rows: list[dict]) -> None:
+        # Only under the version checked before the read: rows read meanwhile may be
+        # newer than that version (harmless), never older.
+        if version != self.version or len(rows) > _CACHE_MAX_ROWS:
+            return
+        self.rows[key] = [dict(row) for row in rows]
+        if len(self.rows) > self.entries:
+            self.rows.popitem(last=False)
 
 
 class _Pool:
@@ -152,6 +205,8 @@ class _Pool:
     def __init__(self, engine: PortalSQLiteEngine, readers: int) -> None:
         self.engine = engine
         self.inline = InlineReader(engine.connection_kwargs)
+        self.cache = ReadCache(engine.read_cache_entries)
+        self.version_checked = False
         self.reader_slots = asyncio.Semaphore(readers)
         self.idle_readers: list[aiosqlite.Connection] = []
         self.all: list[aiosqlite.Connection] = []
@@ -196,6 +251,44 @@ class _Pool:
             return await connection.execute_fetchall(sql, args)
         finally:
             self.release_reader(connection)
+
+    def _cache_version(self) -> int:
+        """The database's data_version, read at most once per event-loop iteration.
+
+        Code between two awaits runs within one iteration, so its reads see the
+        database as of the iteration's first read, like one snapshot. A commit, ours
+        or another process's, is seen from the next iteration on: our own writes
+        resume their task only in a later iteration, and a request that follows a
+        commit elsewhere arrives through the selector, i.e. in a later iteration.
+        """
+        if self.version_checked:
+            return self.cache.version
+        version = self.inline.data_version()
+        self.cache.check(version)
+        self.version_checked = True
+        asyncio.get_running_loop().call_soon(self._next_iteration)
+        return version
+
+    def _next_iteration(self) -> None:
+        self.version_checked = False
+
+    async def cached_read(self, sql: str, args: Any) -> list[dict]:
+        """``read()``, answered from the read cache when nothing changed since."""
+        if not self.cache.entries:
+            return await self.read(sql, args)
+        try:
+            version = self._cache_version()
+        except Deferred:
+            return await self.read(sql, args)
+        key = (sql, *args)
+        try:
+            rows = self.cache.get(key)
+        except TypeError:  # an unhashable argument: not cacheable
+            return await self.read(sql, args)
+        if rows is None:
+            rows = await self.read(sql, args)
+            self.cache.put(key, version, rows)
+        return rows
 
     async def close(self) -> None:
         self.inline.close()
@@ -258,26 +351,33 @@ class PooledTransaction(SQLiteTransaction):
 class PortalSQLiteEngine(SQLiteEngine):
     """SQLite with persistent, configured connections: readers for SELECT, one writer."""
 
-    def __init__(self, path: str, readers: int = 4, **kwargs: Any) -> None:
+    def __init__(self, path: str, readers: int = 4, read_cache_entries: int = 0, **kwargs: Any) -> None:
         kwargs.setdefault("factory", PragmaConnection)
         kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
         super().__init__(path=path, **kwargs)
         self.readers = readers
+        self.read_cache_entries = read_cache_entries
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: tuple[weakref.ref, _Pool] | None = None
 
     def pool(self) -> _Pool:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:  # the common case, without the weak dict
+            return last[1]
         pool = self._pools.get(loop)
         if pool is None:
             pool = self._pools[loop] = _Pool(self, self.readers)
+        self._last = (weakref.ref(loop), pool)
         return pool
 
     async def close_pool(self) -> None:
         """Close this event loop's connections (lifespan end, test teardown)."""
         loop = asyncio.get_running_loop()
         pool = self._pools.pop(loop, None)
+        self._last = None
         if pool is not None:
             await pool.close()
 
@@ -312,7 +412,7 @@ class PortalSQLiteEngine(SQLiteEngine):
         transaction = self.current_transaction.get()
         if transaction is not None:
             return await transaction.connection.execute_fetchall(sql, args)
-        return await self.pool().read(sql, args)
+        return await self.pool().cached_read(sql, args)
 
     def transaction(
         self,
@@ -364,10 +464,11 @@ class PortalPostgresEngine(PostgresEngine):
             await self.close_connection_pool()
 
 
-def make_engine(database_url: str, sqlite_readers: int = 4):
+def make_engine(database_url: str, sqlite_readers: int = 4, read_cache_entries: int = 0):
     """The engine for ``database_url`` (``sqlite:///path`` or ``postgresql://...``)."""
     if database_url.startswith("sqlite:///"):
-        return PortalSQLiteEngine(path=database_url.removeprefix("sqlite:///"), readers=sqlite_readers)
+        return PortalSQLiteEngine(path=database_url.removeprefix("sqlite:///"), readers=sqlite_readers,
+                                  read_cache_entries=read_cache_entries)
     return PortalPostgresEngine(config={"dsn": database_url})
 
 

@@ -12,6 +12,7 @@ from portal.settings import Settings
 AREAS = ("workspaces", "accounts", "projects", "files", "deliverables", "billing", "feedback", "mail", "audit")
 
 _settings = Settings.from_env()
-DB = make_engine(_settings.database_url, sqlite_readers=_settings.sqlite_readers)
+DB = make_engine(_settings.database_url, sqlite_readers=_settings.sqlite_readers,
+                 read_cache_entries=_settings.read_cache_entries)
 
 APP_REGISTRY = AppRegistry(apps=[f"portal.{area}.piccolo_app" for area in AREAS])

@@ -26,12 +26,16 @@ class LoginRequired(Exception):
         self.login_url = login_url
 
 
+_UNKNOWN = object()
+
+
 async def current_principal(request: Request) -> Principal | None:
-    settings = request.app.state.settings
-    if "principal" not in request.state:
-        raw = request.cookies.get(cookie_name(settings))
-        request.state.principal = await load_session(settings, raw)
-    return request.state.principal
+    state = request.state  # a new wrapper object at every access: read it once
+    principal = state.get("principal", _UNKNOWN)
+    if principal is _UNKNOWN:
+        settings = request.app.state.settings
+        principal = state.principal = await load_session(settings, request.cookies.get(cookie_name(settings)))
+    return principal
 
 
 async def provide_client(request: Request, site: NamedDependency[PortalSite]) -> Principal:

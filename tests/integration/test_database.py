@@ -234,3 +234,92 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
     finally:
         if IS_POSTGRES:
             _postgres_admin(f"DROP DATABASE IF EXISTS {name}")
+
+
+async def _engine_with_table(tmp_path, entries: int):
+    from portal.db import PortalSQLiteEngine
+
+    db = PortalSQLiteEngine(path=str(tmp_path / "cache.sqlite3"), readers=2, read_cache_entries=entries)
+    await db._run_in_new_connection("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
+    await db._run_in_new_connection("INSERT INTO item VALUES (1, 'first'), (2, 'second')")
+    return db
+
+
+async def test_the_read_cache_answers_repeated_reads_with_copies(tmp_path):
+    db = await _engine_with_table(tmp_path, entries=100)
+    try:
+        cache = db.pool().cache
+        first = await db.fetch("SELECT id, name FROM item WHERE id = {}", (1,))
+        assert first == [{"id": 1, "name": "first"}] and cache.hits == 0
+        first[0]["name"] = "changed by the caller"
+        again = await db.fetch("SELECT id, name FROM item WHERE id = {}", (1,))
+        assert again == [{"id": 1, "name": "first"}] and cache.hits == 1
+        other = await db.fetch("SELECT id, name FROM item WHERE id = {}", (2,))
+        assert other == [{"id": 2, "name": "second"}] and cache.hits == 1  # other arguments: another entry
+    finally:
+        await db.close_pool()
+
+
+async def test_a_commit_by_another_process_is_seen_at_the_next_read(tmp_path):
+    db = await _engine_with_table(tmp_path, entries=100)
+    try:
+        sql = "SELECT name FROM item WHERE id = {}"
+        assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+        assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+        done = subprocess.run(
+            [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+             " c.execute(\"UPDATE item SET name = 'from elsewhere' WHERE id = 1\"); c.commit()",
+             str(tmp_path / "cache.sqlite3")],
+            capture_output=True, text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        # Reads between two awaits share one look at data_version (a snapshot); a
+        # request that follows a commit elsewhere always starts in a later iteration.
+        await asyncio.sleep(0)
+        assert await db.fetch(sql, (1,)) == [{"name": "from elsewhere"}]
+    finally:
+        await db.close_pool()
+
+
+async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path):
+    db = await _engine_with_table(tmp_path, entries=100)
+    try:
+        sql = "SELECT count(*) AS n FROM item"
+        assert await db.fetch(sql) == [{"n": 2}]
+        await db._run_in_new_connection("INSERT INTO item VALUES (3, 'third')")
+        assert await db.fetch(sql) == [{"n": 3}]
+        async with db.write_transaction():
+            await db._run_in_existing_connection(db.current_transaction.get().connection,
+                                                 "DELETE FROM item WHERE id = 3")
+            # Inside the transaction reads go to its own connection, never the cache.
+            assert await db.fetch(sql) == [{"n": 2}]
+        assert await db.fetch(sql) == [{"n": 2}]
+    finally:
+        await db.close_pool()
+
+
+async def test_the_read_cache_is_bounded_and_can_be_turned_off(tmp_path):
+    import sqlite3
+
+    db = await _engine_with_table(tmp_path, entries=2)
+    try:
+        cache = db.pool().cache
+        for n in (1, 2, 1, 2):  # 2 entries: all hits after the first two
+            await db.fetch("SELECT name FROM item WHERE id = {}", (n,))
+        assert cache.hits == 2
+        await db.fetch("SELECT name FROM item WHERE id = {}", (3,))
+        assert len(cache.rows) == 2
+        # The inline connection cannot write, so it can never hide a change from itself.
+        with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|read-only"):
+            db.pool().inline.connection.execute("DELETE FROM item")
+    finally:
+        await db.close_pool()
+
+    (tmp_path / "off").mkdir()
+    off = await _engine_with_table(tmp_path / "off", entries=0)
+    try:
+        for _ in range(3):
+            assert await off.fetch("SELECT name FROM item WHERE id = {}", (1,)) == [{"name": "first"}]
+        assert off.pool().cache.hits == 0 and not off.pool().cache.rows
+    finally:
+        await off.close_pool()
