@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/portal_bench.py            # about 5 minutes, prints the tables
     .venv/bin/python bench/portal_bench.py --quick    # one round per tab: a smoke check
-    .venv/bin/python bench/portal_bench.py --engines pooled,inline   # the inline-reads experiment
+    .venv/bin/python bench/portal_bench.py --engines pooled,uncached   # a choice of servers
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/portal_bench \
         .venv/bin/python bench/portal_bench.py        # also PostgreSQL (that database is WIPED)
 
@@ -11,8 +11,10 @@ Needs ``wrk`` (``apt-get install wrk``). What it does:
 1. A temporary data dir: ``portal migrate`` and ``portal demo`` (the 1x data set).
 2. For each data set (1x, then 100x: ``bench/clone.py`` adds 99 copies of the demo's
    client organisations with everything under them, in the same workspace) and each
-   engine (the portal's pooled SQLite engine; Piccolo's stock ``SQLiteEngine``, one
-   connection per query, same PRAGMAs; PostgreSQL when ``BENCH_DATABASE_URL`` is set),
+   engine (the portal's SQLite engine as configured; the same with its read cache off;
+   the same while another process commits 50 times a second, each commit emptying the
+   read cache; Piccolo's stock ``SQLiteEngine``, one connection per query, same
+   PRAGMAs; PostgreSQL when ``BENCH_DATABASE_URL`` is set),
    it starts ``uvicorn bench.server:create_bench_app`` with ONE worker, signs alice in
    with a login link, discovers her first project's tabs (links in
    ``[data-testid=project-tabs]``, one deliverable, one invoice), counts each tab's
@@ -102,13 +104,38 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+#: Commits per second of the ``writes`` variant's other process.
+WRITES_PER_SECOND = 50
+
+WRITER = r"""
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
+connection.execute("CREATE TABLE IF NOT EXISTS bench_tick (n INTEGER)")
+n = 0
+while True:
+    n += 1
+    connection.execute("INSERT INTO bench_tick VALUES (?)", (n,))
+    time.sleep(1 / float(sys.argv[2]))
+"""
+
+
 class Server:
-    """``uvicorn bench.server:create_bench_app`` with one worker on a free port."""
+    """``uvicorn bench.server:create_bench_app`` with one worker on a free port.
+
+    Variants: ``pooled`` (the portal as configured), ``uncached`` (PORTAL_READ_CACHE_ROWS=0),
+    ``writes`` (as pooled, while another process commits WRITES_PER_SECOND times a
+    second, each commit emptying the read cache) and ``stock`` (Piccolo's own engine).
+    """
 
     def __init__(self, env: dict[str, str], engine: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**env, "BENCH_ENGINE": engine, "PORTAL_BASE_URL": self.base}
+        self.writer = None
+        if engine == "writes" and env["DATABASE_URL"].startswith("sqlite:///"):
+            self.writer = subprocess.Popen(
+                [PYTHON, "-c", WRITER, env["DATABASE_URL"].removeprefix("sqlite:///"), str(WRITES_PER_SECOND)])
+        extra = {"PORTAL_READ_CACHE_ROWS": "0"} if engine == "uncached" else {}
+        env = {**env, **extra, "BENCH_ENGINE": "stock" if engine == "stock" else "pooled", "PORTAL_BASE_URL": self.base}
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "bench.server:create_bench_app", "--factory", "--host", "127.0.0.1",
@@ -131,6 +158,9 @@ class Server:
         return self.log.read().decode(errors="replace")[-4000:]
 
     def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.kill()
+            self.writer.wait()
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(10)
@@ -377,8 +407,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="1-second wrk rounds per tab at 32 connections")
     parser.add_argument("--quick", action="store_true", help="one round per tab (smoke check, noisy figures)")
     parser.add_argument("--full", action="store_true", help="measure floor and render-only on every server")
-    parser.add_argument("--engines", default="pooled,stock",
-                        help="comma-separated: pooled, stock, inline (an experiment, see bench/server.py)")
+    parser.add_argument("--engines", default="pooled,uncached,writes,stock",
+                        help="comma-separated: pooled, uncached, writes, stock (see Server)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dirs")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -416,7 +446,7 @@ def main() -> None:
                     print(f"  {dataset} {engine}", flush=True)
                     # Queries are counted with the portal's engine (the stock one runs the same).
                     results = bench_server(env, "pooled" if engine == "postgres" else engine, rounds,
-                                           args.full or references is None, engine != "stock")
+                                           args.full or references is None, engine in ("pooled", "postgres"))
                     if references is None:
                         references = results
                     else:  # share the floor and render-only figures of this data set
@@ -429,7 +459,8 @@ def main() -> None:
                                 r.queries = ref.queries
                     title = {"pooled": "SQLite, portal engine (pooled connections)",
                              "stock": "SQLite, Piccolo's stock SQLiteEngine (a connection per query)",
-                             "inline": "SQLite, experiment: SELECTs run inline in the event loop",
+                             "uncached": "SQLite, portal engine with the read cache off (PORTAL_READ_CACHE_ROWS=0)",
+                             "writes": f"SQLite, portal engine while another process commits {WRITES_PER_SECOND} times a second",
                              "postgres": "PostgreSQL (Piccolo pool)"}[engine]
                     report += table(f"{dataset} data set, {title}", results, baseline.get(engine))
                     if dataset == "1x":

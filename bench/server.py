@@ -11,23 +11,21 @@ Run by ``bench/portal_bench.py`` as ``uvicorn bench.server:create_bench_app --fa
   A request carrying the header ``X-Bench-Capture: 1`` records its template response.
 * ``BENCH_ENGINE=stock`` replaces the portal's pooled SQLite engine by Piccolo's stock
   ``SQLiteEngine`` (a new connection per query) with the same PRAGMA factory, so the
-  two connection strategies can be compared on the same data; ``BENCH_ENGINE=inline``
-  is an experiment (``InlineReadsEngine``). Neither is a portal setting.
+  two connection strategies can be compared on the same data (not a portal setting).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sqlite3
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
-from portal.db import BUSY_TIMEOUT_MS, PortalSQLiteEngine, PragmaConnection, _note
+from portal.db import BUSY_TIMEOUT_MS, PragmaConnection
 from portal.settings import Settings
 
 #: key -> (template name, context) of the last captured response for that key.
@@ -35,37 +33,11 @@ CAPTURED: dict[str, tuple[str, dict[str, Any]]] = {}
 _FLOOR_BODIES: dict[int, bytes] = {}
 
 
-class InlineReadsEngine(PortalSQLiteEngine):
-    """An experiment (``BENCH_ENGINE=inline``): SELECTs outside a transaction run
-    synchronously in the event loop's thread on one connection per loop, skipping the
-    trip to an aiosqlite thread (about 30 us of CPU per query). Writes are unchanged.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path=path)
-        self._inline: dict[asyncio.AbstractEventLoop, sqlite3.Connection] = {}
-
-    def _inline_connection(self) -> sqlite3.Connection:
-        loop = asyncio.get_running_loop()
-        connection = self._inline.get(loop)
-        if connection is None:
-            connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
-            connection.row_factory = dict_factory
-            self._inline[loop] = connection
-        return connection
-
-    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
-        if not query.lstrip().upper().startswith("SELECT"):
-            return await super()._run_in_new_connection(query, args, query_type, table)
-        _note(query)
-        return self._inline_connection().execute(query, args or []).fetchall()
-
-
 class StockSQLiteEngine(SQLiteEngine):
     """Piccolo's own SQLite engine (one connection per query), with the portal's PRAGMAs.
 
-    Only the two helpers the portal calls on its engine are added; queries run exactly
-    as Piccolo runs them.
+    Only the helpers the portal calls on its engine are added; queries run exactly as
+    Piccolo runs them.
     """
 
     def __init__(self, path: str) -> None:
@@ -73,6 +45,10 @@ class StockSQLiteEngine(SQLiteEngine):
 
     def write_transaction(self):
         return self.transaction(TransactionType.immediate)
+
+    async def fetch(self, sql: str, args: Any = ()) -> list[dict]:
+        """What ``Table.raw`` does: Piccolo's own path, a new connection per query."""
+        return await self.run_querystring(QueryString(sql, *args))
 
     async def close_pool(self) -> None:
         return None
@@ -118,14 +94,14 @@ async def captured() -> dict[str, str]:
 def create_bench_app() -> Litestar:
     """The portal app with the reference routes (and the stock engine when asked)."""
     choice = os.environ.get("BENCH_ENGINE", "pooled")
-    if choice in ("stock", "inline"):
+    if choice == "stock":
         import portal.piccolo_conf as conf
 
         settings = Settings.from_env()
         if not settings.is_sqlite:
             raise SystemExit(f"BENCH_ENGINE={choice} needs a SQLite DATABASE_URL")
         path = settings.database_url.removeprefix("sqlite:///")
-        conf.DB = StockSQLiteEngine(path) if choice == "stock" else InlineReadsEngine(path)
+        conf.DB = StockSQLiteEngine(path)
     _install_capture()
     from portal.app import create_app
 

@@ -58,8 +58,6 @@ INLINE_BUDGET_S = 0.002
 _PROGRESS_STEPS = 1000
 #: Statements that once outran the budget go straight to a thread (bounded memory).
 _SLOW_STATEMENTS_MAX = 256
-#: Results longer than this are not kept by the read cache.
-_CACHE_MAX_ROWS = 200
 
 #: When set to a list, every statement run by the engine is appended to it.
 query_counter: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -166,18 +164,22 @@ class ReadCache:
     """Results of ``fetch()`` reads, valid while the database's data_version holds.
 
     Keyed by the statement and its arguments, so an entry is what that very query
-    returns; callers get copies. Bounded: least recently used entries go first.
+    returns; callers get copies. Bounded by rows (``max_rows``, the memory that
+    matters): least recently used entries go first, and a result of more than a
+    twentieth of the budget is never kept.
     """
 
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
         self.version: int | None = None
         self.rows: collections.OrderedDict[tuple, list[dict]] = collections.OrderedDict()
+        self.kept = 0  # rows held, an empty result counting as one
         self.hits = 0
 
     def check(self, version: int) -> None:
         if version != self.version:
             self.rows.clear()
+            self.kept = 0
             self.version = version
 
     def get(self, key: tuple) -> list[dict] | None:
@@ -191,11 +193,14 @@ class ReadCache:
     def put(self, key: tuple, version: int, rows: list[dict]) -> None:
         # Only under the version checked before the read: rows read meanwhile may be
         # newer than that version (harmless), never older.
-        if version != self.version or len(rows) > _CACHE_MAX_ROWS:
+        size = max(len(rows), 1)
+        if version != self.version or size > self.max_rows // 20 or key in self.rows:
             return
         self.rows[key] = [dict(row) for row in rows]
-        if len(self.rows) > self.entries:
-            self.rows.popitem(last=False)
+        self.kept += size
+        while self.kept > self.max_rows:
+            _, evicted = self.rows.popitem(last=False)
+            self.kept -= max(len(evicted), 1)
 
 
 class _Pool:
@@ -205,7 +210,7 @@ class _Pool:
     def __init__(self, engine: PortalSQLiteEngine, readers: int) -> None:
         self.engine = engine
         self.inline = InlineReader(engine.connection_kwargs)
-        self.cache = ReadCache(engine.read_cache_entries)
+        self.cache = ReadCache(engine.read_cache_rows)
         self.version_checked = False
         self.reader_slots = asyncio.Semaphore(readers)
         self.idle_readers: list[aiosqlite.Connection] = []
@@ -274,7 +279,7 @@ class _Pool:
 
     async def cached_read(self, sql: str, args: Any) -> list[dict]:
         """``read()``, answered from the read cache when nothing changed since."""
-        if not self.cache.entries:
+        if not self.cache.max_rows:
             return await self.read(sql, args)
         try:
             version = self._cache_version()
@@ -351,12 +356,12 @@ class PooledTransaction(SQLiteTransaction):
 class PortalSQLiteEngine(SQLiteEngine):
     """SQLite with persistent, configured connections: readers for SELECT, one writer."""
 
-    def __init__(self, path: str, readers: int = 4, read_cache_entries: int = 0, **kwargs: Any) -> None:
+    def __init__(self, path: str, readers: int = 4, read_cache_rows: int = 0, **kwargs: Any) -> None:
         kwargs.setdefault("factory", PragmaConnection)
         kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
         super().__init__(path=path, **kwargs)
         self.readers = readers
-        self.read_cache_entries = read_cache_entries
+        self.read_cache_rows = read_cache_rows
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
             weakref.WeakKeyDictionary()
         )
@@ -464,11 +469,11 @@ class PortalPostgresEngine(PostgresEngine):
             await self.close_connection_pool()
 
 
-def make_engine(database_url: str, sqlite_readers: int = 4, read_cache_entries: int = 0):
+def make_engine(database_url: str, sqlite_readers: int = 4, read_cache_rows: int = 0):
     """The engine for ``database_url`` (``sqlite:///path`` or ``postgresql://...``)."""
     if database_url.startswith("sqlite:///"):
         return PortalSQLiteEngine(path=database_url.removeprefix("sqlite:///"), readers=sqlite_readers,
-                                  read_cache_entries=read_cache_entries)
+                                  read_cache_rows=read_cache_rows)
     return PortalPostgresEngine(config={"dsn": database_url})
 
 

@@ -13,6 +13,6 @@ AREAS = ("workspaces", "accounts", "projects", "files", "deliverables", "billing
 
 _settings = Settings.from_env()
 DB = make_engine(_settings.database_url, sqlite_readers=_settings.sqlite_readers,
-                 read_cache_entries=_settings.read_cache_entries)
+                 read_cache_rows=_settings.read_cache_rows)
 
 APP_REGISTRY = AppRegistry(apps=[f"portal.{area}.piccolo_app" for area in AREAS])

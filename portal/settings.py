@@ -35,8 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_ENV", "development", "`development` or `production`. Production refuses an http base URL other than localhost."),
     Setting("PORTAL_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
     Setting("PORTAL_WORKERS", "0", "Server worker processes for `portal serve`; 0 means one per CPU core."),
-    Setting("PORTAL_SQLITE_READERS", "4", "Persistent SQLite reader connections per worker (1-32); writes share one connection."),
-    Setting("PORTAL_READ_CACHE", "2000", "SQLite: results of the frequent reads kept per worker while nothing is committed (entries, 0-100000; 0 turns it off)."),
+    Setting("PORTAL_SQLITE_READERS", "4", "Persistent SQLite reader threads per worker (1-32) for long reads; writes share one connection."),
+    Setting("PORTAL_READ_CACHE_ROWS", "20000", "SQLite: rows of the frequent reads each worker keeps while nothing is committed (0-1000000; 0 turns the read cache off)."),
     Setting("PORTAL_MAX_UPLOAD_MB", "200", "Largest accepted upload, in megabytes."),
     Setting("PORTAL_SESSION_IDLE_MINUTES", "720", "A session ends after this many minutes without a request."),
     Setting("PORTAL_SESSION_MAX_DAYS", "30", "A session ends this many days after login, whatever its use."),
@@ -76,7 +76,7 @@ class Settings:
     log_level: str
     workers: int
     sqlite_readers: int
-    read_cache_entries: int
+    read_cache_rows: int
     max_upload_bytes: int
     session_idle_minutes: int
     session_max_days: int
@@ -165,7 +165,7 @@ class Settings:
             log_level=log_level,
             workers=_int_in("PORTAL_WORKERS", get("PORTAL_WORKERS"), 0, 64),
             sqlite_readers=_int_in("PORTAL_SQLITE_READERS", get("PORTAL_SQLITE_READERS"), 1, 32),
-            read_cache_entries=_int_in("PORTAL_READ_CACHE", get("PORTAL_READ_CACHE"), 0, 100_000),
+            read_cache_rows=_int_in("PORTAL_READ_CACHE_ROWS", get("PORTAL_READ_CACHE_ROWS"), 0, 1_000_000),
             max_upload_bytes=_int_in("PORTAL_MAX_UPLOAD_MB", get("PORTAL_MAX_UPLOAD_MB"), 1, 10_000) * 1024 * 1024,
             session_idle_minutes=_int_in("PORTAL_SESSION_IDLE_MINUTES", get("PORTAL_SESSION_IDLE_MINUTES"), 5, 525_600),
             session_max_days=_int_in("PORTAL_SESSION_MAX_DAYS", get("PORTAL_SESSION_MAX_DAYS"), 1, 365),

@@ -236,17 +236,17 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
             _postgres_admin(f"DROP DATABASE IF EXISTS {name}")
 
 
-async def _engine_with_table(tmp_path, entries: int):
+async def _engine_with_table(tmp_path, rows: int):
     from portal.db import PortalSQLiteEngine
 
-    db = PortalSQLiteEngine(path=str(tmp_path / "cache.sqlite3"), readers=2, read_cache_entries=entries)
+    db = PortalSQLiteEngine(path=str(tmp_path / "cache.sqlite3"), readers=2, read_cache_rows=rows)
     await db._run_in_new_connection("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
     await db._run_in_new_connection("INSERT INTO item VALUES (1, 'first'), (2, 'second')")
     return db
 
 
 async def test_the_read_cache_answers_repeated_reads_with_copies(tmp_path):
-    db = await _engine_with_table(tmp_path, entries=100)
+    db = await _engine_with_table(tmp_path, rows=100)
     try:
         cache = db.pool().cache
         first = await db.fetch("SELECT id, name FROM item WHERE id = {}", (1,))
@@ -261,7 +261,7 @@ async def test_the_read_cache_answers_repeated_reads_with_copies(tmp_path):
 
 
 async def test_a_commit_by_another_process_is_seen_at_the_next_read(tmp_path):
-    db = await _engine_with_table(tmp_path, entries=100)
+    db = await _engine_with_table(tmp_path, rows=100)
     try:
         sql = "SELECT name FROM item WHERE id = {}"
         assert await db.fetch(sql, (1,)) == [{"name": "first"}]
@@ -282,7 +282,7 @@ async def test_a_commit_by_another_process_is_seen_at_the_next_read(tmp_path):
 
 
 async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path):
-    db = await _engine_with_table(tmp_path, entries=100)
+    db = await _engine_with_table(tmp_path, rows=100)
     try:
         sql = "SELECT count(*) AS n FROM item"
         assert await db.fetch(sql) == [{"n": 2}]
@@ -301,14 +301,20 @@ async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path):
 async def test_the_read_cache_is_bounded_and_can_be_turned_off(tmp_path):
     import sqlite3
 
-    db = await _engine_with_table(tmp_path, entries=2)
+    db = await _engine_with_table(tmp_path, rows=40)  # room for 40 rows, at most 2 per result
     try:
         cache = db.pool().cache
-        for n in (1, 2, 1, 2):  # 2 entries: all hits after the first two
+        await db._run_in_new_connection(
+            "WITH RECURSIVE s(v) AS (SELECT 3 UNION ALL SELECT v + 1 FROM s WHERE v < 80)"
+            " INSERT INTO item SELECT v, 'n' || v FROM s"
+        )
+        for n in range(1, 81):
             await db.fetch("SELECT name FROM item WHERE id = {}", (n,))
-        assert cache.hits == 2
-        await db.fetch("SELECT name FROM item WHERE id = {}", (3,))
-        assert len(cache.rows) == 2
+        assert cache.kept <= 40 and len(cache.rows) == cache.kept
+        assert await db.fetch("SELECT name FROM item WHERE id = {}", (80,)) == [{"name": "n80"}]
+        assert cache.hits == 1  # the most recent entries stay
+        await db.fetch("SELECT id FROM item WHERE id <= {}", (3,))  # 3 rows: over a twentieth of 40
+        assert ("SELECT id FROM item WHERE id <= ?", 3) not in cache.rows
         # The inline connection cannot write, so it can never hide a change from itself.
         with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|read-only"):
             db.pool().inline.connection.execute("DELETE FROM item")
@@ -316,7 +322,7 @@ async def test_the_read_cache_is_bounded_and_can_be_turned_off(tmp_path):
         await db.close_pool()
 
     (tmp_path / "off").mkdir()
-    off = await _engine_with_table(tmp_path / "off", entries=0)
+    off = await _engine_with_table(tmp_path / "off", rows=0)
     try:
         for _ in range(3):
             assert await off.fetch("SELECT name FROM item WHERE id = {}", (1,)) == [{"name": "first"}]
