@@ -2,8 +2,9 @@
 
 Piccolo's stock ``SQLiteEngine`` opens a new aiosqlite connection (one OS thread) for
 every query outside a transaction and sets no PRAGMAs. ``PortalSQLiteEngine`` keeps
-connections open instead: several readers for ``SELECT``s and one writer for everything
-else (single writes and all transactions), each configured by ``PragmaConnection``.
+connections open instead: an inline reader for short ``SELECT``s, reader threads for
+the long ones, and one writer for everything else (single writes and all transactions),
+each configured by ``PragmaConnection``.
 Several worker processes still coordinate through SQLite's own locks (WAL,
 busy_timeout, IMMEDIATE transactions).
 
@@ -23,8 +24,9 @@ connection of any process; the first commit anywhere empties it. So a cached rea
 exactly what the database would give, and a portal that mostly reads (clients look far
 more than they change) pays one cheap check instead of a query.
 
-Both engines count the statements they run into ``query_counter`` when one is active,
-which lets tests prove that a page's query count does not grow with its data.
+Both engines count the statements a page asks for into ``query_counter`` when one is
+active (a read answered by the read cache counts too), which lets tests prove that a
+page's query count does not grow with its data.
 """
 
 from __future__ import annotations
