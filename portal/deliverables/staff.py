@@ -30,7 +30,7 @@ from portal.deliverables.services import (
     for_update,
 )
 from portal.deliverables.tables import Deliverable, DeliverableVersion, ReviewDecision
-from portal.files.storage import sniff_content_type, store_bytes
+from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.projects.tables import Project
 from portal.settings import Settings
 
@@ -126,27 +126,34 @@ async def upload_version(
     deliverable_id: int,
     *,
     filename: str | None,
-    data: bytes,
+    data: Source | None,
     note: str = "",
     request: Request | None = None,
 ) -> int:
-    """Store ``data`` as the next version (type sniffed from the bytes); returns its number.
+    """Store ``data`` (the ``UploadFile``, or a file object, chunks, bytes; streamed to
+    disk, never read whole) as the next version; returns its number.
 
-    409 once approved; ``FormError`` for an empty or too large file.
+    The type is sniffed from the bytes; an image over the pixel limit or undecodable is
+    stored as octet-stream, so it is offered as a download and never shown inline.
+    409 once approved; ``FormError`` for a missing, empty or too large file.
     """
     ensure_unlocked(await staff_deliverable(staff, project_id, deliverable_id))
     note = note.strip()
-    if not data:
+    if data is None:
         raise FormError({"file": "Choose a file to upload."})
-    if len(data) > settings.max_upload_bytes:
-        raise FormError({"file": f"The file is larger than the {settings.max_upload_bytes // (1024 * 1024)} MB limit."})
     if len(note) > MAX_TEXT:
         raise FormError({"note": f"Keep the note under {MAX_TEXT} characters."})
     name = clean_filename(filename)
-    content_type = sniff_content_type(data, name)
     # The blob is durable before the row that points at it; outside the transaction
     # so a large fsync does not hold the write lock.
-    stored = await store_bytes(settings, staff.workspace_id, data, content_type)
+    try:
+        stored = await store_stream(settings, staff.workspace_id, data, name)
+    except EmptyUpload:
+        raise FormError({"file": "Choose a file to upload."}) from None
+    except UploadTooLarge:
+        raise FormError({"file": f"The file is larger than the {settings.max_upload_bytes // (1024 * 1024)} MB limit."}) from None
+    # The stored type, not a second sniff: it is the one the image check may have lowered.
+    content_type = stored.content_type
     async with engine().write_transaction():
         row = await staff_deliverable(staff, project_id, deliverable_id, lock=True)
         ensure_unlocked(row)
@@ -157,7 +164,7 @@ async def upload_version(
         await DeliverableVersion.insert(
             DeliverableVersion(
                 deliverable=deliverable_id, number=number, stored_file=stored.id, content_sha256=stored.sha256,
-                filename=name, content_type=content_type, size=len(data), note=note, uploaded_by=staff.user_id,
+                filename=name, content_type=content_type, size=stored.size, note=note, uploaded_by=staff.user_id,
             )
         )
         status = "in_progress" if row["status"] in ("ready_for_review", "changes_requested") else row["status"]

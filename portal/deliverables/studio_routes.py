@@ -22,7 +22,7 @@ from portal.deliverables.services import FormError, version_file
 from portal.deliverables.serving import file_response
 from portal.deliverables.views import deliverable_cards, deliverable_detail
 from portal.web.rendering import page, see_other
-from portal.web.uploads import limit_upload_size
+from portal.web.uploads import UPLOAD
 from portal.workspaces.tables import Workspace
 
 LIST = "/projects/{project_id:int}/deliverables"
@@ -109,18 +109,22 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=saved")
 
 
-@post(DETAIL + "/versions", middleware=[limit_upload_size], request_max_body_size=None)
+@post(DETAIL + "/versions", opt=UPLOAD, request_max_body_size=None)
 async def studio_upload(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                         deliverable_id: FromPath[int],
                         data: Annotated[VersionForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response:
-    content = await data.file.read() if data.file else b""
+    upload = data.file if isinstance(data.file, UploadFile) else None
     try:
+        # The UploadFile itself: it is copied to the blob store in chunks, never read whole.
         number = await actions.upload_version(
-            request.app.state.settings, staff, project_id, deliverable_id, filename=data.file.filename if data.file else "",
-            data=content, note=data.note, request=request,
+            request.app.state.settings, staff, project_id, deliverable_id, filename=upload.filename if upload else "",
+            data=upload, note=data.note, request=request,
         )
     except FormError as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, status_code=400)
+    finally:
+        if upload is not None:
+            await upload.close()  # its spooled temp file goes at once, not at garbage collection
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=uploaded&version={number}")
 
 

@@ -9,16 +9,15 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import File, Redirect, Template
 
 from portal.accounts.sessions import Principal
 from portal.files import services
-from portal.files.views import INLINE_IMAGE_TYPES, serve_file
+from portal.files.views import serve_file
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
-from portal.web.uploads import limit_upload_size
+from portal.web.uploads import UPLOAD
 
 # Portal (clients)
 
@@ -45,9 +44,8 @@ async def download(
 async def thumbnail(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
 ) -> File:
-    blob = await services.shared_file(request.app.state.settings, client, project_id, file_id)
-    if blob.content_type not in INLINE_IMAGE_TYPES:
-        raise NotFoundException()
+    """The re-encoded thumbnail of a shared image (WebP), never the uploaded bytes; 404 without one."""
+    blob = await services.shared_thumbnail(request.app.state.settings, client, project_id, file_id)
     return serve_file(blob.path, blob.name, blob.content_type, inline=True)
 
 
@@ -79,20 +77,23 @@ async def studio_files(request: Request, staff: NamedDependency[Principal], proj
     return await _studio_page(request, staff, project_id)
 
 
-@post("/projects/{project_id:int}/files", middleware=[limit_upload_size], request_max_body_size=None)
+@post("/projects/{project_id:int}/files", opt=UPLOAD, request_max_body_size=None)
 async def studio_upload(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
     data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template | Redirect:
     settings = request.app.state.settings
     upload = data.file if isinstance(data.file, UploadFile) else None
-    content = await upload.read(settings.max_upload_bytes + 1) if upload else b""
     try:
+        # The UploadFile itself: it is copied to the blob store in chunks, never read whole.
         await services.upload_file(
-            settings, request, staff, project_id, upload.filename if upload else "", content, shared=bool(data.share)
+            settings, request, staff, project_id, upload.filename if upload else "", upload, shared=bool(data.share)
         )
     except services.UploadRejected as exc:
         return await _studio_page(request, staff, project_id, error=str(exc), status_code=400)
+    finally:
+        if upload is not None:
+            await upload.close()  # its spooled temp file goes at once, not at garbage collection
     return see_other(f"/studio/projects/{project_id}/files?done=uploaded")
 
 

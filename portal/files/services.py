@@ -18,7 +18,8 @@ from portal.accounts.sessions import Principal
 from portal.audit.services import record
 from portal.clientarea.views import ProjectView, project_header
 from portal.db import fetch
-from portal.files.storage import blob_path, sniff_content_type, store_bytes
+from portal.files import images
+from portal.files.storage import EmptyUpload, Source, UploadTooLarge, blob_path, ensure_thumbnail, store_stream
 from portal.files.tables import ProjectFile
 from portal.files.views import FileView, clean_filename, file_view
 from portal.projects.access import get_visible_project
@@ -37,9 +38,11 @@ _LIST_COLUMNS = (
 _BLOB_COLUMNS = (
     ProjectFile.id,
     ProjectFile.name,
+    ProjectFile.stored_file,
     ProjectFile.stored_file.sha256,
     ProjectFile.stored_file.content_type,
     ProjectFile.stored_file.size,
+    ProjectFile.stored_file.thumbnail_sha256,
 )
 
 
@@ -63,6 +66,8 @@ class Blob:
     size: int
     sha256: str
     path: Path
+    stored_file_id: int = 0
+    thumbnail_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ def _blob(settings: Settings, row: dict | None) -> Blob:
     return Blob(
         id=row["id"], name=row["name"], content_type=row["stored_file.content_type"],
         size=row["stored_file.size"], sha256=row["stored_file.sha256"], path=path,
+        stored_file_id=row["stored_file"], thumbnail_sha256=row["stored_file.thumbnail_sha256"],
     )
 
 
@@ -121,6 +127,28 @@ async def shared_file(settings: Settings, client: Principal, project_id: int, fi
         _live(project["id"], client.workspace_id) & (ProjectFile.id == file_id) & (ProjectFile.shared == True)  # noqa: E712
     ).first()
     return _blob(settings, row)
+
+
+async def shared_thumbnail(settings: Settings, client: Principal, project_id: int, file_id: int) -> Blob:
+    """The re-encoded thumbnail of a shared image file (never its original bytes), or 404.
+
+    Images stored before thumbnails existed get theirs made now (once); an image over
+    the pixel limit or undecodable has none.
+    """
+    blob = await shared_file(settings, client, project_id, file_id)
+    thumbnail_sha256 = blob.thumbnail_sha256 or await ensure_thumbnail(
+        settings, blob.stored_file_id, blob.sha256, blob.content_type
+    )
+    if not thumbnail_sha256:
+        raise NotFoundException()
+    path = blob_path(settings, thumbnail_sha256)
+    if not path.is_file():
+        raise NotFoundException()
+    stem = Path(blob.name).stem or "image"
+    return Blob(
+        id=blob.id, name=f"{stem} (thumbnail).webp", content_type=images.THUMBNAIL_TYPE, size=path.stat().st_size,
+        sha256=thumbnail_sha256, path=path, stored_file_id=blob.stored_file_id,
+    )
 
 
 async def download_shared_file(
@@ -192,21 +220,26 @@ async def delete_file(request: Request, staff: Principal, project_id: int, file_
 
 async def upload_file(
     settings: Settings, request: Request, staff: Principal, project_id: int,
-    filename: str, data: bytes, *, shared: bool,
+    filename: str, source: Source | None, *, shared: bool,
 ) -> int:
-    """Store an upload (sniffed by content, size-limited) as a project file; its id.
+    """Store an upload (streamed to disk, sniffed by content, size-limited) as a project
+    file; its id. ``source`` is the ``UploadFile`` (or a file object, chunks, bytes).
 
-    Raises ``UploadRejected`` (nothing stored) for an empty or too large file.
+    Raises ``UploadRejected`` (nothing stored) for a missing, empty or too large file.
+    An image over the pixel limit or undecodable is stored as a download only.
     """
     project = await studio_project(staff, project_id)
-    if not data:
-        raise UploadRejected("Choose a file to upload (it must not be empty).")
-    if len(data) > settings.max_upload_bytes:
-        raise UploadRejected(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.")
+    empty = UploadRejected("Choose a file to upload (it must not be empty).")
+    if source is None:
+        raise empty
     name = clean_filename(filename) or "Untitled"
-    content_type = sniff_content_type(data, name)
-    # The blob is durably on disk before the row that points at it exists.
-    stored = await store_bytes(settings, staff.workspace_id, data, content_type)
+    try:
+        # The blob is durably on disk before the row that points at it exists.
+        stored = await store_stream(settings, staff.workspace_id, source, name)
+    except EmptyUpload:
+        raise empty from None
+    except UploadTooLarge:
+        raise UploadRejected(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.") from None
     rows = await ProjectFile.insert(ProjectFile(
         workspace=staff.workspace_id, project=project["id"], stored_file=stored.id, name=name,
         shared=shared, uploaded_by=staff.user_id,
@@ -215,7 +248,7 @@ async def upload_file(
     await record(
         "file_uploaded", workspace_id=staff.workspace_id, actor=staff, request=request,
         target_type="project_file", target_id=file_id, project_id=project_id, name=name,
-        sha256=stored.sha256, size=len(data), shared=shared,
+        sha256=stored.sha256, size=stored.size, shared=shared,
     )
     return file_id
 

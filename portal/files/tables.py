@@ -18,6 +18,9 @@ class StoredFile(Table, tablename="stored_file"):
     size = BigInt()
     content_type = Varchar(length=127)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A re-encoded thumbnail of an image (its own blob), never the original's bytes;
+    # None for anything that is not an image within the pixel limit.
+    thumbnail_sha256 = Varchar(length=64, null=True, default=None)
 
 
 

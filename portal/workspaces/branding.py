@@ -6,15 +6,18 @@ and Scale add accent colour, support email and sender name. The server enforces 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
 from litestar import Request
+from litestar.datastructures import UploadFile
 
 from portal.accounts.magic import EMAIL
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
-from portal.files.storage import sniff_content_type, store_bytes
+from portal.files import images
+from portal.files.storage import HEAD, sniff_content_type, store_stream
 from portal.settings import Settings
 from portal.workspaces.plans import allows
 from portal.workspaces.tables import Workspace
@@ -57,10 +60,39 @@ def clean_text(value: str, limit: int) -> str:
     return CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()[:limit]
 
 
+def _read_logo(upload: UploadFile, max_pixels: int) -> tuple[bytes | None, str]:
+    """Blocking: (the logo re-encoded as PNG, "") or (None, the form error); (None, "")
+    for an empty file. Read from the upload's own spooled file: the original's bytes
+    are never held whole, and only the re-encoded image is stored."""
+    source = upload.file
+    source.seek(0, 2)
+    size = source.tell()
+    if size == 0:
+        return None, ""
+    source.seek(0)
+    content_type = sniff_content_type(source.read(HEAD), upload.filename or "")
+    if content_type not in LOGO_TYPES:
+        return None, "Upload the logo as a PNG, JPEG, GIF or WebP image."
+    if size > LOGO_MAX_BYTES:
+        return None, "The logo must be smaller than 2 MB."
+    try:
+        return images.logo(source, content_type, max_pixels), ""
+    except images.TooManyPixels as exc:
+        claimed = f" ({exc.size[0]:,} x {exc.size[1]:,})" if exc.size else ""
+        return None, (f"The logo is too large in pixels{claimed}: use an image of at most "
+                      f"{max_pixels:,} pixels, such as 1024 x 1024.")
+    except images.ImageRejected:
+        return None, "The logo could not be read as an image: upload a PNG, JPEG, GIF or WebP file."
+
+
 async def save_settings(
-    settings: Settings, request: Request, staff: Principal, form: PortalSettingsForm, logo: bytes | None, logo_name: str
+    settings: Settings, request: Request, staff: Principal, form: PortalSettingsForm, logo: UploadFile | None
 ) -> None:
-    """Validate everything first; write nothing unless all of it is valid."""
+    """Validate everything first; write nothing unless all of it is valid.
+
+    A logo is decoded (refused past ``settings.max_image_pixels``, before decoding) and
+    stored re-encoded as a PNG that fits in 1024 x 1024, never as the uploaded bytes.
+    """
     require_admin(staff)
     workspace = await current(staff)
     full = allows(workspace["plan"], "branding_full")
@@ -80,20 +112,20 @@ async def save_settings(
         if len(sender) > 200 or any(ch in sender for ch in '<>"'):
             errors["sender_name"] = "Use a short name without < > or quotes."
         values.update({Workspace.accent_color: accent, Workspace.support_email: support, Workspace.sender_name: sender})
-    if logo:
-        content_type = sniff_content_type(logo, logo_name)
-        if content_type not in LOGO_TYPES:
-            errors["logo"] = "Upload the logo as a PNG, JPEG, GIF or WebP image."
-        elif len(logo) > LOGO_MAX_BYTES:
-            errors["logo"] = "The logo must be smaller than 2 MB."
+    png = None
+    if logo is not None:
+        png, logo_error = await asyncio.to_thread(_read_logo, logo, settings.max_image_pixels)
+        if logo_error:
+            errors["logo"] = logo_error
     if errors:
         raise SettingsFormError(errors)
-    if logo:
-        stored = await store_bytes(settings, staff.workspace_id, logo, content_type)
-        values.update({Workspace.portal_logo_sha256: stored.sha256, Workspace.portal_logo_type: content_type})
+    if png:
+        stored = await store_stream(settings, staff.workspace_id, png, content_type=images.LOGO_TYPE,
+                                    limit=len(png), thumbnail=False)
+        values.update({Workspace.portal_logo_sha256: stored.sha256, Workspace.portal_logo_type: images.LOGO_TYPE})
     await Workspace.update(values).where(Workspace.id == staff.workspace_id)
     await record("portal_settings_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
-                 portal_enabled=values[Workspace.portal_enabled], logo_changed=bool(logo))
+                 portal_enabled=values[Workspace.portal_enabled], logo_changed=bool(png))
 
 
 async def remove_logo(request: Request, staff: Principal) -> None:

@@ -54,12 +54,15 @@ async def save_portal_settings(
     data: Annotated[SettingsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response:
     form = data
-    logo = await data.logo.read() if data.logo is not None and data.logo.filename else None
+    # The UploadFile itself: branding decodes it from its spooled file, never reads it whole.
+    logo = data.logo if isinstance(data.logo, UploadFile) and data.logo.filename else None
     try:
-        await branding.save_settings(request.app.state.settings, request, staff, form, logo,
-                                     data.logo.filename if logo else "")
+        await branding.save_settings(request.app.state.settings, request, staff, form, logo)
     except SettingsFormError as exc:
         return await _page(request, staff, form, exc.errors)
+    finally:
+        if isinstance(data.logo, UploadFile):
+            await data.logo.close()
     return see_other("/studio/settings/portal?notice=saved")
 
 

@@ -105,8 +105,10 @@ async def test_thumbnails_are_inline_for_images_only(http, world, settings):
     await sign_in_client(http, world.workspace, world.alice)
 
     response = await http.get(file_url(world, image, "thumbnail"))
-    assert response.status_code == 200 and response.content == PNG_1X1
-    assert response.headers["content-type"] == "image/png"
+    # a re-encoded thumbnail, never the uploaded bytes (tests/integration/test_upload_safety.py)
+    assert response.status_code == 200 and response.content != PNG_1X1
+    assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WEBP"
+    assert response.headers["content-type"] == "image/webp"
     assert response.headers["content-disposition"].startswith("inline;")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert (await http.get(file_url(world, pdf, "thumbnail"))).status_code == 404
