@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from portal import clock
 from portal.accounts.magic import InvalidEmail, normalise_email
 from portal.accounts.sessions import Principal, end_all_sessions
-from portal.accounts.tables import ClientUser, StaffMember
+from portal.accounts.tables import ClientUser
 from portal.accounts.tokens import issue_token
 from portal.audit.services import record
 from portal.db import engine
@@ -102,14 +102,14 @@ def parse_expiry(raw: str | None) -> dt.date | None:
 async def _send_invite(settings: Settings, staff: Principal, grant_id: int) -> None:
     row = await ProjectAccess.select(
         ProjectAccess.client_user, ProjectAccess.expires_on, ProjectAccess.client_user.email,
-        ProjectAccess.client_user.name, ProjectAccess.project.name, ProjectAccess.workspace,
+        ProjectAccess.client_user.name, ProjectAccess.project, ProjectAccess.project.name, ProjectAccess.workspace,
     ).where(ProjectAccess.id == grant_id).first()
     workspace = await Workspace.select(Workspace.id, Workspace.slug, Workspace.custom_domain, Workspace.domain_status).where(
         Workspace.id == row["workspace"]
     ).first()
     token = await issue_token(
         workspace_id=row["workspace"], client_user_id=row["client_user"], purpose="invite",
-        lifetime=dt.timedelta(days=settings.invite_days),
+        project_id=row["project"], lifetime=dt.timedelta(days=settings.invite_days),
     )
     await enqueue_email(
         settings, workspace_id=row["workspace"], to=row["client_user.email"], template="invite", to_client=True,
@@ -211,61 +211,3 @@ async def revoke(request: Request, staff: Principal, project_id: int, grant_id: 
         await end_all_sessions(client_user_id=grant["client_user"])
     await record("grant_revoked", workspace_id=staff.workspace_id, actor=staff, request=request,
                  target_type="project_access", target_id=grant_id)
-
-
-# Staff
-
-
-async def invite_staff(settings: Settings, request: Request, staff: Principal, raw_email: str, name: str, role: str) -> int:
-    """Add a team member (owners and admins only) and email a studio link."""
-    if staff.role not in ("owner", "admin"):
-        raise InviteError("email", "Only owners and admins can invite team members.")
-    if role not in ("owner", "admin", "member") or (role == "owner" and staff.role != "owner"):
-        raise InviteError("role", "Choose a role you are allowed to give.")
-    try:
-        email = normalise_email(raw_email)
-    except InvalidEmail as exc:
-        raise InviteError("email", str(exc)) from None
-    existing = await StaffMember.select(StaffMember.id).where(
-        StaffMember.workspace == staff.workspace_id, StaffMember.email == email
-    ).first()
-    if existing:
-        member_id = existing["id"]
-        await StaffMember.update({StaffMember.active: True, StaffMember.role: role}).where(StaffMember.id == member_id)
-    else:
-        rows = await StaffMember.insert(
-            StaffMember(workspace=staff.workspace_id, email=email, name=(name or "").strip()[:200], role=role)
-        ).returning(StaffMember.id)
-        member_id = rows[0]["id"]
-    token = await issue_token(workspace_id=staff.workspace_id, staff_id=member_id, purpose="invite",
-                              lifetime=dt.timedelta(days=settings.invite_days))
-    await enqueue_email(
-        settings, workspace_id=staff.workspace_id, to=email, template="staff_invite",
-        context={"link_url": f"{settings.base_url}/studio/login/{token}", "days": settings.invite_days,
-                 "inviter_name": staff.display_name, "recipient_name": name, "role": role},
-    )
-    await record("invite_sent", workspace_id=staff.workspace_id, actor=staff, request=request,
-                 target_type="staff", target_id=member_id, email=email, role=role)
-    return member_id
-
-
-async def team(staff: Principal) -> list[dict]:
-    return await StaffMember.select(
-        StaffMember.id, StaffMember.email, StaffMember.name, StaffMember.role, StaffMember.active, StaffMember.last_login_at
-    ).where(StaffMember.workspace == staff.workspace_id).order_by(StaffMember.email)
-
-
-async def remove_staff(request: Request, staff: Principal, member_id: int) -> None:
-    """Deactivate a team member and end their sessions (owners and admins; not yourself)."""
-    if staff.role not in ("owner", "admin"):
-        raise InviteError("member", "Only owners and admins can remove team members.")
-    if member_id == staff.user_id:
-        raise InviteError("member", "You cannot remove yourself.")
-    rows = await StaffMember.update({StaffMember.active: False}).where(
-        StaffMember.id == member_id, StaffMember.workspace == staff.workspace_id
-    ).returning(StaffMember.id)
-    if not rows:
-        raise NotFoundException()
-    await end_all_sessions(staff_id=member_id)
-    await record("staff_removed", workspace_id=staff.workspace_id, actor=staff, request=request,
-                 target_type="staff", target_id=member_id)

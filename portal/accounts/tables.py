@@ -1,6 +1,6 @@
 """People and their ways in: staff, client organisations and users, tokens, sessions."""
 
-from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -9,6 +9,7 @@ from portal.workspaces.tables import Workspace
 
 STAFF_ROLES = ("owner", "admin", "member")
 TOKEN_PURPOSES = ("login", "invite")
+SIGN_IN_AREAS = ("portal", "studio")
 
 
 class StaffMember(Table, tablename="staff_member"):
@@ -51,6 +52,11 @@ class LoginToken(Table, tablename="login_token"):
     purpose = Varchar(length=16, default="login")
     staff = ForeignKey(StaffMember, null=True, index=True, on_delete=OnDelete.cascade)
     client_user = ForeignKey(ClientUser, null=True, index=True, on_delete=OnDelete.cascade)
+    #: The project a client invite is for (None for login links and staff invites). A
+    #: plain integer, not a foreign key: ``portal.projects.tables`` imports this module
+    #: and the projects migrations run after the accounts ones, so a reference to the
+    #: ``project`` table could be neither imported here nor created by this app.
+    project_id = Integer(null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
@@ -78,3 +84,18 @@ class RateLimitHit(Table, tablename="rate_limit_hit"):
 
     key = Varchar(length=300, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class SignInRequest(Table, tablename="sign_in_request"):
+    """An emailed-link request from a sign-in form, turned into a token and email later.
+
+    The form only inserts this row (the same work for every email, known or not, so the
+    answer's timing reveals nothing); the background worker claims it atomically, looks
+    the email up and queues the email (``portal.accounts.magic``).
+    """
+
+    area = Varchar(length=8)  # "portal" | "studio"
+    workspace = ForeignKey(Workspace, null=True, index=True, on_delete=OnDelete.cascade)
+    email = Varchar(length=254)
+    created_at = Timestamptz(default=TimestamptzNow())
+    processed_at = Timestamptz(null=True, default=None, index=True)

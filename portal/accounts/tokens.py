@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from portal import clock
-from portal.accounts.tables import LoginToken
+from portal.accounts.tables import TOKEN_PURPOSES, LoginToken
 from portal.db import engine
 
 
@@ -32,20 +32,29 @@ async def issue_token(
     client_user_id: int | None = None,
     purpose: str = "login",
     lifetime: dt.timedelta,
+    project_id: int | None = None,
 ) -> str:
     """Create a token for one person and return the raw value (256 random bits).
 
-    A new login token voids the person's older unused login tokens.
+    A new token voids the person's older unused tokens of the same kind: a login link
+    their older login links; a client's invite their older invites to the same project
+    (``project_id``); a staff invite the staff member's older invites.
     """
-    assert (staff_id is None) != (client_user_id is None)
+    if (staff_id is None) == (client_user_id is None):
+        raise ValueError("a token belongs to exactly one person: give staff_id or client_user_id")
+    if purpose not in TOKEN_PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    if project_id is not None and (purpose != "invite" or client_user_id is None):
+        raise ValueError("only a client's invite names a project")
     raw = secrets.token_urlsafe(32)
     current = clock.now()
-    owner = LoginToken.staff == staff_id if staff_id else LoginToken.client_user == client_user_id
+    owner = LoginToken.staff == staff_id if staff_id is not None else LoginToken.client_user == client_user_id
+    older = [owner, LoginToken.purpose == purpose, LoginToken.used_at.is_null()]
+    if purpose == "invite" and client_user_id is not None:
+        # Invites to other projects stay valid; so do old invites that named no project.
+        older.append(LoginToken.project_id == project_id if project_id is not None else LoginToken.project_id.is_null())
     async with engine().write_transaction():
-        if purpose == "login":
-            await LoginToken.update({LoginToken.used_at: current}).where(
-                owner, LoginToken.purpose == "login", LoginToken.used_at.is_null()
-            )
+        await LoginToken.update({LoginToken.used_at: current}).where(*older)
         await LoginToken.insert(
             LoginToken(
                 workspace=workspace_id,
@@ -53,6 +62,7 @@ async def issue_token(
                 purpose=purpose,
                 staff=staff_id,
                 client_user=client_user_id,
+                project_id=project_id,
                 created_at=current,
                 expires_at=current + lifetime,
             )

@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from portal import clock
@@ -41,6 +42,13 @@ STALE_CLAIM = dt.timedelta(minutes=10)
 POLL_SECONDS = 2.0
 #: How often the loop also does housekeeping (pruning old rate-limit hits).
 HOUSEKEEPING_SECONDS = 600.0
+
+#: Background work of other areas run by the loop each round, before delivery: given the
+#: settings, it does what is due (claimed atomically, as the outbox is) and returns how
+#: many items it handled. Email it queues is then delivered in the same round.
+Job = Callable[[Settings], Awaitable[int]]
+#: Occasional clean-up run with the loop's housekeeping.
+Housekeeping = Callable[[], Awaitable[Any]]
 
 _DUE = "(status = 'pending' AND next_attempt_at <= {}) OR (status = 'sending' AND claimed_at < {})"
 _CLAIM = """
@@ -194,13 +202,27 @@ class OutboxWorker:
 
     ``enqueue_email`` in the same process wakes it at once (``outbox.ENQUEUE_HOOKS``);
     messages queued by other processes are found by polling every ``poll_seconds``.
+    ``jobs`` (other areas' background steps, e.g. turning sign-in requests into emails)
+    run at the start of every round and ``housekeeping`` with the loop's own; the mail
+    area knows nothing about them beyond their signatures.
     """
 
-    def __init__(self, settings: Settings, *, worker_id: str | None = None, poll_seconds: float = POLL_SECONDS, batch: int = 20) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        batch: int = 20,
+        jobs: Sequence[Job] = (),
+        housekeeping: Sequence[Housekeeping] = (),
+    ) -> None:
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.jobs = list(jobs)
+        self.housekeeping = list(housekeeping)
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -239,10 +261,16 @@ class OutboxWorker:
             try:
                 if time.monotonic() >= next_housekeeping:
                     # The background loop every worker process has anyway also forgets
-                    # old rate-limit hits, so that table stays small.
+                    # old rate-limit hits (and what the areas' housekeeping prunes), so
+                    # those tables stay small.
                     await ratelimit.prune()
+                    for prune in self.housekeeping:
+                        await prune()
                     next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+                more = await self._run_jobs()
                 if await has_due() and await deliver_due(self.settings, self.worker_id, self.batch) >= self.batch:
+                    more = True
+                if more:
                     continue  # a full batch: more may be due right now
             except Exception:
                 log.exception("Outbox worker %s: a delivery round failed; trying again shortly", self.worker_id)
@@ -251,3 +279,16 @@ class OutboxWorker:
                 await asyncio.wait_for(self._wake.wait(), wait)
             except TimeoutError:
                 pass
+
+    async def _run_jobs(self) -> bool:
+        """Run each job once; True when one handled a full batch (it may have more)."""
+        more = False
+        for job in self.jobs:
+            try:
+                if await job(self.settings) >= self.batch:
+                    more = True
+            except Exception:
+                # One area's failure must not hold the mail back.
+                log.exception("Outbox worker %s: background job %s failed", self.worker_id,
+                              getattr(job, "__qualname__", job))
+        return more
