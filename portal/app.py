@@ -7,13 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, MediaType, Request, Response, get
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from portal.accounts import oidc_routes
@@ -25,14 +23,17 @@ from portal.settings import Settings
 from portal.studio.routes import studio_router
 from portal.web import filters
 from portal.web.auth import AccessEnded, LoginRequired
+from portal.web.bounds import path_integer_bounds_middleware
+from portal.web.csrf import csrf_middleware
 from portal.web.errors import http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
-from portal.web.security import security_headers_middleware
+from portal.web.security import security_headers_hook
+from portal.web.static import static_file
 from portal.web.tenancy import PortalUnavailable
+from portal.web.uploads import limit_upload_size
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
 
 
 @get("/healthz", cache=False)
@@ -70,7 +71,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     db = engine()
     if not app.state.settings.is_sqlite:
         await db.start_connection_pool()
-    mail_worker = OutboxWorker(app.state.settings)
+    from portal.accounts.magic import process_sign_in_requests, prune_sign_in_requests
+
+    # Sign-in forms only store a request; this process's worker loop turns it into an email.
+    mail_worker = OutboxWorker(app.state.settings, jobs=[process_sign_in_requests],
+                               housekeeping=[prune_sign_in_requests])
     mail_worker.start()
     try:
         yield
@@ -95,17 +100,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             studio_router(),
             *STUDIO_HANDLERS,
             *oidc_routes.STUDIO_HANDLERS,
-            create_static_files_router(path="/static", directories=[STATIC], send_as_attachment=False),
+            static_file,
         ],
         template_config=template_config,
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="__Host-csrftoken" if settings.is_https else "csrftoken",
-            cookie_secure=settings.is_https,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-            exclude=["/webhooks/stripe"],
-        ),
+        # No framework schema: it would list every route, the studio's included.
+        openapi_config=None,
         exception_handlers={
             HTTPException: http_exception_handler,
             LoginRequired: _login_required,
@@ -113,7 +112,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PortalUnavailable: _portal_unavailable,
             500: internal_error_handler,
         },
-        middleware=[client_ip_middleware, security_headers_middleware],
+        # Outermost first: the size limit runs before the CSRF check may parse a form.
+        middleware=[client_ip_middleware, path_integer_bounds_middleware, limit_upload_size, csrf_middleware],
+        before_send=[security_headers_hook(settings)],
         lifespan=[_lifespan],
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},

@@ -500,3 +500,12 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     from portal import piccolo_conf
 
     return await piccolo_conf.DB.fetch(sql, args)
+
+
+def for_update(query):
+    """Lock the selected rows until the transaction ends (PostgreSQL).
+
+    SQLite has no row locks; its IMMEDIATE write transaction already holds the
+    database's single write lock from the start.
+    """
+    return query.lock_rows() if engine().engine_type == "postgres" else query

@@ -38,6 +38,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SQLITE_READERS", "4", "Persistent SQLite reader threads per worker (1-32) for long reads; writes share one connection."),
     Setting("PORTAL_READ_CACHE_ROWS", "20000", "SQLite: rows of the frequent reads each worker keeps while nothing is committed (0-1000000; 0 turns the read cache off)."),
     Setting("PORTAL_MAX_UPLOAD_MB", "200", "Largest accepted upload, in megabytes."),
+    Setting("PORTAL_MAX_IMAGE_PIXELS", "40000000", "Largest image (width x height) shown inline or made into a thumbnail; a larger one is kept as a download only, and refused as a logo."),
+    Setting("PORTAL_HSTS_SECONDS", "31536000", "`Strict-Transport-Security` max-age sent when the base URL is https (0 sends none)."),
     Setting("PORTAL_SESSION_IDLE_MINUTES", "720", "A session ends after this many minutes without a request."),
     Setting("PORTAL_SESSION_MAX_DAYS", "30", "A session ends this many days after login, whatever its use."),
     Setting("PORTAL_LOGIN_LINK_MINUTES", "15", "How long a magic login link stays valid."),
@@ -90,6 +92,8 @@ class Settings:
     google_client_id: str | None
     google_client_secret: str | None
     google_discovery_url: str
+    max_image_pixels: int = 40_000_000
+    hsts_seconds: int = 31_536_000
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -179,6 +183,8 @@ class Settings:
             google_client_id=get("GOOGLE_CLIENT_ID"),
             google_client_secret=get("GOOGLE_CLIENT_SECRET"),
             google_discovery_url=_http_url("GOOGLE_DISCOVERY_URL", get("GOOGLE_DISCOVERY_URL")),
+            max_image_pixels=_int_in("PORTAL_MAX_IMAGE_PIXELS", get("PORTAL_MAX_IMAGE_PIXELS"), 10_000, 1_000_000_000),
+            hsts_seconds=_int_in("PORTAL_HSTS_SECONDS", get("PORTAL_HSTS_SECONDS"), 0, 63_072_000),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from portal.accounts.tokens import issue_token
 from portal.app import create_app
+from portal.web.csrf import token_for
 from tests.factories import World, make_world
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -37,7 +39,12 @@ async def world(db) -> World:
 
 
 def csrf_token(client: httpx.AsyncClient) -> str:
-    return client.cookies.get("csrftoken") or ""
+    """The token the portal puts in this client's pages: bound to its session cookie, or
+    to the anonymous CSRF cookie before sign-in ("" when it has neither yet)."""
+    cookies = client.cookies
+    binding = (cookies.get("portal_session") or cookies.get("__Host-portal_session")
+               or cookies.get("csrftoken") or cookies.get("__Host-csrftoken"))
+    return token_for(os.environ["PORTAL_SECRET_KEY"], binding) if binding else ""
 
 
 async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = None, **kwargs):

@@ -12,6 +12,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from portal.accounts import invites
+from portal.accounts import team as team_service
 from portal.accounts.invites import InviteError
 from portal.accounts.sessions import Principal
 from portal.web.rendering import page, see_other
@@ -27,6 +28,11 @@ class InviteForm:
 @dataclass
 class ExpiryForm:
     expires_on: str = ""
+
+
+@dataclass
+class RoleForm:
+    role: str = ""
 
 
 @dataclass
@@ -93,7 +99,7 @@ async def revoke(request: Request, staff: NamedDependency[Principal], project_id
 
 
 async def _team_page(request: Request, staff: Principal, **extra) -> Template:
-    context = {"staff": staff, "members": await invites.team(staff), "form": StaffInviteForm(), "error": None,
+    context = {"staff": staff, "members": await team_service.team(staff), "form": StaffInviteForm(), "error": None,
                "notice": request.query_params.get("notice", ""), **extra}
     return page(request, "studio/team.html", context, status_code=400 if extra.get("error") else 200)
 
@@ -106,7 +112,7 @@ async def team(request: Request, staff: NamedDependency[Principal]) -> Template:
 @post("/team")
 async def invite_member(request: Request, staff: NamedDependency[Principal], data: form(StaffInviteForm)) -> Response:
     try:
-        await invites.invite_staff(request.app.state.settings, request, staff, data.email, data.name, data.role)
+        await team_service.invite_staff(request.app.state.settings, request, staff, data.email, data.name, data.role)
     except InviteError as exc:
         return await _team_page(request, staff, form=data, error=exc)
     return see_other("/studio/team?notice=member_invited")
@@ -115,10 +121,20 @@ async def invite_member(request: Request, staff: NamedDependency[Principal], dat
 @post("/team/{member_id:int}/remove")
 async def remove_member(request: Request, staff: NamedDependency[Principal], member_id: FromPath[int]) -> Response:
     try:
-        await invites.remove_staff(request, staff, member_id)
+        await team_service.remove_staff(request, staff, member_id)
     except InviteError as exc:
         return await _team_page(request, staff, error=exc)
     return see_other("/studio/team?notice=member_removed")
 
 
-STUDIO_HANDLERS = [access, add_client, resend, expiry, revoke, team, invite_member, remove_member]
+@post("/team/{member_id:int}/role")
+async def change_role(request: Request, staff: NamedDependency[Principal], member_id: FromPath[int],
+                      data: form(RoleForm)) -> Response:
+    try:
+        await team_service.change_role(request, staff, member_id, data.role)
+    except InviteError as exc:
+        return await _team_page(request, staff, error=exc)
+    return see_other("/studio/team?notice=role_changed")
+
+
+STUDIO_HANDLERS = [access, add_client, resend, expiry, revoke, team, invite_member, remove_member, change_role]

@@ -22,7 +22,7 @@ from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
 from portal.audit.services import client_ip, record
-from portal.db import column_list, engine, fetch
+from portal.db import column_list, engine, fetch, for_update
 from portal.deliverables.serving import is_inline
 from portal.deliverables.tables import CLIENT_VISIBLE_STATUSES, Deliverable, DeliverableVersion, ReviewDecision
 from portal.mail.outbox import PortalDisabled, enqueue_email
@@ -89,15 +89,6 @@ def ensure_unlocked(row: dict) -> None:
     """Refuse (409) any change to an approved deliverable, whoever asks."""
     if row["status"] == "approved":
         raise conflict(locked_message(row["approved_at"]))
-
-
-def for_update(query):
-    """Lock the selected rows until the transaction ends (PostgreSQL).
-
-    SQLite has no row locks; its IMMEDIATE write transaction already holds the
-    database's single write lock from the start.
-    """
-    return query.lock_rows() if engine().engine_type == "postgres" else query
 
 
 async def client_deliverable(client: Principal, project_id: int, deliverable_id: int) -> tuple[dict, dict]:

@@ -1,4 +1,7 @@
-"""Studio routes of the mail area: the outbox list, one message, and sending again."""
+"""Studio routes of the mail area: the outbox list, one message, and sending again.
+
+For owners and admins only: emails name clients and what was sent to them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from litestar.response import Template
 
 from portal.accounts.sessions import Principal
 from portal.mail import services
+from portal.web.auth import owners_and_admins
 from portal.web.rendering import page, see_other
 
 
@@ -17,7 +21,7 @@ def _context(request: Request, staff: Principal, **extra) -> dict:
     return {"staff": staff, "smtp_configured": settings.smtp_url is not None, "mail_from": settings.mail_from, **extra}
 
 
-@get("/outbox")
+@get("/outbox", guards=[owners_and_admins])
 async def outbox_list(request: Request, staff: NamedDependency[Principal]) -> Template:
     """The workspace's recent emails, newest first; ``?status=failed`` and friends filter."""
     current = request.query_params.get("status", "")
@@ -30,7 +34,7 @@ async def outbox_list(request: Request, staff: NamedDependency[Principal]) -> Te
     return page(request, "studio/outbox.html", context)
 
 
-@get("/outbox/{message_id:int}")
+@get("/outbox/{message_id:int}", guards=[owners_and_admins])
 async def outbox_message(request: Request, staff: NamedDependency[Principal], message_id: FromPath[int]) -> Template:
     """One email: its details, last error and (unless delivered) its text."""
     detail = await services.message_detail(staff, message_id)
@@ -38,7 +42,7 @@ async def outbox_message(request: Request, staff: NamedDependency[Principal], me
     return page(request, "studio/outbox_message.html", context)
 
 
-@post("/outbox/{message_id:int}/retry")
+@post("/outbox/{message_id:int}/retry", guards=[owners_and_admins])
 async def outbox_retry(request: Request, staff: NamedDependency[Principal], message_id: FromPath[int]) -> Response:
     """Send a failed email again (a fresh round of attempts)."""
     try:

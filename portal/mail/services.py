@@ -1,9 +1,11 @@
 """The studio's view of the outbox: what was sent, what is waiting, what failed and why.
 
-Staff see only their own workspace's messages; any other id answers 404. Message bodies
-are shown only for mail that did not reach its recipient by SMTP (logged without a mail
-server, waiting, failed): that is when staff need them (to pass an invite on by hand),
-and a delivered sign-in link is nobody's business but its recipient's.
+Owners and admins see only their own workspace's messages; any other id answers 404.
+Message bodies are shown only for mail that did not reach its recipient by SMTP (logged
+without a mail server, waiting, failed), and never with a personal link in them: a
+sign-in or invite link is its recipient's alone (whoever follows it becomes that person),
+so it is replaced by a note. Without a mail server such links reach the server log only,
+which is the operator's; ``portal login-link`` makes a fresh one for the operator.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ FILTERS = {
 }
 STATUS_LABELS = {"pending": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "logged": "Not sent"}
 _URL = re.compile(r"https?://[^\s<>\"']+")
+#: Links that sign their follower in: magic links and invites, portal and studio alike.
+_PERSONAL_LINK = re.compile(r"/login/[^/?#\s]+")
+HIDDEN_LINK = "[personal sign-in link, hidden: only the recipient can use it]"
 
 
 class RetryRefused(Exception):
@@ -109,6 +114,8 @@ async def message_detail(staff: Principal, message_id: int) -> MessageDetail:
     if r is None:
         raise NotFoundException()
     body = None if r["status"] == "sent" else paragraphs(r["text_body"])
+    if body is not None:
+        body = [[[_without_personal_link(part) for part in line] for line in block] for block in body]
     return MessageDetail(row=_row(r), from_name=r["from_name"], kind=r["kind"], body=body)
 
 
@@ -125,6 +132,12 @@ def linkify(text: str) -> list[BodyPart]:
     if position < len(text):
         parts.append(BodyPart(text[position:]))
     return parts
+
+
+def _without_personal_link(part: BodyPart) -> BodyPart:
+    if part.url and _PERSONAL_LINK.search(part.url):
+        return BodyPart(HIDDEN_LINK)
+    return part
 
 
 def paragraphs(text: str) -> list[list[list[BodyPart]]]:

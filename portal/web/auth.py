@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 
 from portal.accounts.grants import access_state
 from portal.accounts.sessions import Principal, cookie_name, end_session, load_session
@@ -65,3 +66,15 @@ async def provide_staff(request: Request) -> Principal:
     if principal is None or principal.kind != "staff":
         raise LoginRequired("/studio/login")
     return principal
+
+
+MANAGERS = ("owner", "admin")
+
+
+async def owners_and_admins(connection, _handler) -> None:
+    """Guard of studio routes for owners and admins only; members get 403."""
+    principal = await current_principal(connection)
+    if principal is None or principal.kind != "staff":
+        raise LoginRequired("/studio/login")
+    if principal.role not in MANAGERS:
+        raise PermissionDeniedException("Only owners and admins can open this page.")

@@ -1,8 +1,21 @@
-"""Security headers on every response."""
+"""Security headers on every answer: pages, fragments, errors, router 404/405, static files.
+
+They are added by a ``before_send`` hook of the application, which Litestar runs for
+every message it sends, including the answers its router gives before any route
+middleware runs (unknown path, wrong method) and the error pages. Static files are
+served by the application too (``portal.web.static``), so they carry them as well.
+
+HTML answers that do not set ``Cache-Control`` themselves get ``no-store``: a signed-in
+page or fragment is never kept by a browser or a proxy cache.
+"""
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from collections.abc import Awaitable, Callable
+
+from litestar.types import Message, Scope
+
+from portal.settings import Settings
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -29,28 +42,36 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 
-
-#: Encoded once: every response gets them (MutableScopeHeaders, which decodes and
-#: scans the whole list per lookup, cost about 25 us per response).
-_ENCODED = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in HEADERS.items())
+NO_STORE = (b"cache-control", b"no-store")
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    """Add ``HEADERS`` to every HTTP response that does not set them itself."""
+def header_pairs(settings: Settings) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers of every answer, encoded once (HSTS only on https installations)."""
+    headers = dict(HEADERS)
+    if settings.is_https and settings.hsts_seconds:
+        headers["strict-transport-security"] = f"max-age={settings.hsts_seconds}"
+    return tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
+
+def security_headers_hook(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A ``before_send`` hook adding the headers an answer does not set itself."""
+    encoded = header_pairs(settings)
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
             return
+        headers = list(message.get("headers") or ())
+        present = {name.lower() for name, _ in headers}
+        headers.extend(pair for pair in encoded if pair[0] not in present)
+        if b"cache-control" not in present and _is_html(headers):
+            headers.append(NO_STORE)
+        message["headers"] = headers
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or ())
-                present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in _ENCODED if pair[0] not in present)
-                message["headers"] = headers
-            await send(message)
+    return before_send
 
-        await app(scope, receive, send_with_headers)
 
-    return middleware
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.startswith(b"text/html")
+    return False

@@ -9,17 +9,23 @@ from portal.web.filters import size_label
 
 #: Room for the multipart framing and the small fields next to the file.
 MULTIPART_SLACK = 64 * 1024
+#: Route option of the routes that take uploads (with ``request_max_body_size=None``).
+UPLOAD = {"upload": True}
 
 
 def limit_upload_size(app: ASGIApp) -> ASGIApp:
-    """Refuse (413) a request body over ``max_upload_bytes`` plus framing, as it arrives.
+    """Refuse (413) an upload body over ``max_upload_bytes`` plus framing, as it arrives.
 
-    Use as a handler middleware together with ``request_max_body_size=None``: it wraps
-    Litestar's CSRF middleware, which reads the whole form before any hook runs, so an
-    oversized body, announced or chunked, is stopped first.
+    An application middleware placed before the CSRF check (which may parse the form):
+    on routes marked with ``opt=UPLOAD`` an oversized body, announced or chunked, is
+    stopped before anything reads it whole. Other routes keep Litestar's own body limit.
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        if scope["type"] != "http" or handler is None or not handler.opt.get("upload"):
+            await app(scope, receive, send)
+            return
         settings = scope["litestar_app"].state.settings
         limit = settings.max_upload_bytes + MULTIPART_SLACK
         too_large = HTTPException(status_code=413, detail=f"Files can be up to {size_label(settings.max_upload_bytes)}.")

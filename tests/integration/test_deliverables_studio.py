@@ -15,7 +15,7 @@ from portal.mail.tables import OutboxMessage
 from portal.projects.tables import ProjectAccess
 from portal.workspaces.tables import Workspace
 from tests.factories import PNG_1PX, grant, make_client, make_deliverable, make_staff, make_workspace
-from tests.fixtures import post_form, sign_in_client, sign_in_staff
+from tests.fixtures import csrf_token, post_form, sign_in_client, sign_in_staff
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -26,7 +26,7 @@ def base(world) -> str:
 
 async def upload(http, url: str, content: bytes, filename: str, note: str = ""):
     await http.get("/healthz")
-    return await http.post(f"{url}/versions", data={"note": note, "_csrf_token": http.cookies.get("csrftoken")},
+    return await http.post(f"{url}/versions", data={"note": note, "_csrf_token": csrf_token(http)},
                            files={"file": (filename, content, "application/x-anything")})
 
 

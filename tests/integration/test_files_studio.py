@@ -10,7 +10,7 @@ from portal.app import create_app
 from portal.files.storage import blob_path
 from portal.files.tables import ProjectFile, StoredFile
 from tests.factories import PNG_1X1, make_file, make_project, make_staff, make_workspace
-from tests.fixtures import post_form, sign_in_client, sign_in_staff
+from tests.fixtures import csrf_token, post_form, sign_in_client, sign_in_staff
 
 
 def studio_url(project: int) -> str:
@@ -163,7 +163,7 @@ async def test_a_body_far_over_the_limit_is_stopped_before_it_is_read(settings, 
 
         response = await http.post(
             studio_url(world.project_a), content=chunks(),
-            headers={"content-type": "multipart/form-data; boundary=x", "x-csrftoken": http.cookies.get("csrftoken", "")},
+            headers={"content-type": "multipart/form-data; boundary=x", "x-csrftoken": csrf_token(http)},
         )
         assert response.status_code == 413
         assert await ProjectFile.count() == 0 and await StoredFile.count() == 0

@@ -45,8 +45,9 @@ async def test_staff_see_a_failed_email_with_its_error(http, settings, world):
     assert 'data-testid="failure"' in detail.text
     last_error = (await OutboxMessage.select(OutboxMessage.last_error).where(OutboxMessage.id == failed).first())["last_error"]
     assert last_error and last_error.split(":")[0] in detail.text
-    # Not delivered, so the text is there with its link clickable (for passing it on by hand).
-    assert 'href="http://127.0.0.1:8000/p/acme/login/INVITE-TOKEN-123"' in detail.text
+    # Not delivered, so the text is there, but never the personal link (it signs its follower in).
+    assert 'data-testid="body"' in detail.text and "Northwind website" in detail.text
+    assert "INVITE-TOKEN-123" not in detail.text
 
 
 async def test_the_failed_filter_lists_only_failures(http, settings, world):
@@ -91,7 +92,7 @@ async def test_send_again_queues_a_failed_email_with_fresh_attempts(http, settin
     assert 'data-testid="form-error"' in again.text
 
 
-async def test_without_smtp_the_page_says_so_and_shows_the_invite_link(http, settings, world):
+async def test_without_smtp_the_page_says_so_and_hides_the_invite_link(http, settings, world):
     message_id = await queue(settings, world.workspace)
     assert settings.smtp_url is None
     await deliver_due(settings, "w")
@@ -101,7 +102,11 @@ async def test_without_smtp_the_page_says_so_and_shows_the_invite_link(http, set
     assert 'data-testid="no-smtp"' in page.text
     assert "badge--logged" in page.text
     detail = await http.get(f"/studio/outbox/{message_id}")
-    assert 'href="http://127.0.0.1:8000/p/acme/login/INVITE-TOKEN-123"' in detail.text
+    assert 'data-testid="body"' in detail.text and 'data-testid="not-sent"' in detail.text
+    assert "INVITE-TOKEN-123" not in detail.text
+    assert "only the recipient can use it" in detail.text
+    # The rest of the message stays readable, the sign-in page's address included.
+    assert "http://127.0.0.1:8000/p/acme/login</a>" in detail.text
 
 
 async def test_a_delivered_email_keeps_its_link_private(http, settings, world):
