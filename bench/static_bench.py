@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSETS = ("/static/css/app.css?v=3", "/static/js/htmx-2.0.11.min.js")
+ASSETS = ("/static/css/app.css?v=4", "/static/js/htmx-2.0.11.min.js")
 
 
 def free_port() -> int:

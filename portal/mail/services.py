@@ -62,6 +62,7 @@ class BodyPart:
 
     text: str
     url: str = ""
+    hidden: bool = False  # a personal link, replaced by a note
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def linkify(text: str) -> list[BodyPart]:
 
 def _without_personal_link(part: BodyPart) -> BodyPart:
     if part.url and _PERSONAL_LINK.search(part.url):
-        return BodyPart(HIDDEN_LINK)
+        return BodyPart(HIDDEN_LINK, hidden=True)
     return part
 
 

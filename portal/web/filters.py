@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from portal.settings import Settings
 
-STATIC_VERSION = "3"
+STATIC_VERSION = "4"
 HTMX = "js/htmx-2.0.11.min.js"
 
 

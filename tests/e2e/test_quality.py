@@ -77,3 +77,41 @@ def test_sign_in_pages_are_accessible(page: Page, fresh_db):
     page.get_by_test_id("send-link").click()
     expect(page.get_by_test_id("link-sent")).to_be_visible()
     assert serious_violations(page) == []
+
+
+def _clipped_tables(page: Page) -> list[str]:
+    """Tables wider than the box that shows them (a cut-off column on a phone)."""
+    return page.eval_on_selector_all(
+        "table", "tables => tables.filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+        ".map(t => t.dataset.testid || t.className)")
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Page, fresh_db, screenshot):
+    links = demo_links(fresh_db)
+    # A sign-in link for alice, asked for on the portal's form, lands in the outbox.
+    page.goto(f"{fresh_db.url}/p/demo/login")
+    page.get_by_label("Email address").fill("alice@northwind.example")
+    page.get_by_test_id("send-link").click()
+    expect(page.get_by_test_id("link-sent")).to_be_visible()
+    page.goto(links["owner@brightline.example"])
+    page.get_by_test_id("continue").click()
+    expect(page).to_have_url(f"{fresh_db.url}/studio/")
+    for _ in range(50):
+        page.goto(f"{fresh_db.url}/studio/outbox")
+        if page.locator("a[href^='/studio/outbox/']").count():
+            break
+        page.wait_for_timeout(200)
+    problems = {}
+    for name in ("team", "outbox"):
+        page.goto(f"{fresh_db.url}/studio/{name}")
+        if clipped := _clipped_tables(page):
+            problems[name] = clipped
+        if violations := serious_violations(page):
+            problems[f"{name} axe"] = violations
+        screenshot(f"studio-{name}-375")
+    page.locator("a[href^='/studio/outbox/']").first.click()
+    expect(page.get_by_test_id("hidden-link")).to_be_visible()
+    assert "/p/demo/login/" not in page.content()
+    screenshot("studio-outbox-message-375")
+    assert problems == {}

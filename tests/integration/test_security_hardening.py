@@ -256,9 +256,9 @@ async def test_security_headers_on_404_405_errors_and_static_files(http, world):
 
 
 async def test_static_files_answer_304_to_their_etag_and_refuse_walking_out(http):
-    first = await http.get("/static/js/app.js?v=3")
+    first = await http.get("/static/js/app.js?v=4")
     assert "immutable" in first.headers["cache-control"]
-    again = await http.get("/static/js/app.js?v=3", headers={"if-none-match": first.headers["etag"]})
+    again = await http.get("/static/js/app.js?v=4", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     for path in ("/static/../portal/settings.py", "/static/%2e%2e/pyproject.toml", "/static/vendor/../../README.md"):
         response = await http.get(path)
