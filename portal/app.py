@@ -28,7 +28,7 @@ from portal.web.csrf import csrf_middleware
 from portal.web.errors import http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
-from portal.web.static import static_file
+from portal.web.static import favicon, static_file
 from portal.web.tenancy import PortalUnavailable
 from portal.web.uploads import limit_upload_size
 
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *STUDIO_HANDLERS,
             *oidc_routes.STUDIO_HANDLERS,
             static_file,
+            favicon,
         ],
         template_config=template_config,
         # No framework schema: it would list every route, the studio's included.

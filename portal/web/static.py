@@ -59,3 +59,10 @@ async def static_file(request: Request, path: FromPath[str]) -> Response:
     if request.headers.get("if-none-match") == asset.etag:
         return Response(b"", status_code=304, headers=headers)
     return Response(asset.body, media_type=asset.content_type, headers=headers)
+
+
+@get("/favicon.ico", cache=False, include_in_schema=False, opt={"static": True})
+async def favicon(request: Request) -> Response:
+    """The default icon, for clients that ask for /favicon.ico without reading the page's link."""
+    asset = load("img/favicon.png")
+    return Response(asset.body, media_type=asset.content_type, headers={"etag": asset.etag, "cache-control": ONE_DAY})

@@ -102,6 +102,9 @@ def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Pag
         if page.locator("a[href^='/studio/outbox/']").count():
             break
         page.wait_for_timeout(200)
+    failed = []
+    page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}") if response.status >= 400 else None)
     problems = {}
     for name in ("team", "outbox"):
         page.goto(f"{fresh_db.url}/studio/{name}")
@@ -115,3 +118,4 @@ def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Pag
     assert "/p/demo/login/" not in page.content()
     screenshot("studio-outbox-message-375")
     assert problems == {}
+    assert failed == []  # no failed request (the favicon included) and no console error

@@ -241,10 +241,12 @@ async def test_security_headers_on_404_405_errors_and_static_files(http, world):
         "vendored": await http.get("/static/vendor/pdfjs/pdf.worker.min.mjs"),
         "portal 404": await http.get("/p/no-such-workspace/"),
         "page": await http.get("/studio/login"),
+        "favicon": await http.get("/favicon.ico"),
     }
     assert answers["router 404"].status_code == 404
     assert answers["405"].status_code == 405
     assert answers["static"].status_code == 200 and answers["vendored"].status_code == 200
+    assert answers["favicon"].status_code == 200 and answers["favicon"].headers["content-type"] == "image/png"
     for name, response in answers.items():
         for header in SECURITY_HEADERS:
             assert header in response.headers, (name, header)
