@@ -18,6 +18,7 @@ from portal.accounts import oidc_routes
 from portal.accounts.routes import PORTAL_HANDLERS, STUDIO_HANDLERS
 from portal.clientarea.routes import portal_router
 from portal.db import engine
+from portal.errors import DomainError
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
 from portal.studio.routes import studio_router
@@ -25,7 +26,7 @@ from portal.web import filters
 from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.bounds import path_integer_bounds_middleware
 from portal.web.csrf import csrf_middleware
-from portal.web.errors import http_exception_handler, internal_error_handler
+from portal.web.errors import domain_error_handler, http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
 from portal.web.static import favicon, static_file
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         exception_handlers={
             HTTPException: http_exception_handler,
+            DomainError: domain_error_handler,
             LoginRequired: _login_required,
             AccessEnded: _access_ended,
             PortalUnavailable: _portal_unavailable,

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
+from portal.errors import DomainError
 from portal.settings import Settings, SettingsError
 
 
@@ -109,8 +110,8 @@ def cmd_workspace(settings: Settings, args: argparse.Namespace) -> None:
         elif args.action == "set-plan":
             _run(settings, lambda: services.set_plan(args.slug, args.plan))
             print(f"workspace {args.slug} is now on the {args.plan} plan")
-    except services.WorkspaceError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
 
 
 def parser() -> argparse.ArgumentParser:

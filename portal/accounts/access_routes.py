@@ -13,8 +13,9 @@ from litestar.response import Template
 
 from portal.accounts import invites
 from portal.accounts import team as team_service
-from portal.accounts.invites import InviteError
 from portal.accounts.sessions import Principal
+from portal.errors import Conflict, DomainError, Invalid
+from portal.web.errors import status_of
 from portal.web.rendering import page, see_other
 
 
@@ -42,6 +43,11 @@ class StaffInviteForm:
     role: str = "member"
 
 
+def _status(error: DomainError | None) -> int:
+    """A form shown again answers with the status of what went wrong."""
+    return status_of(error) if error else 200
+
+
 def form(cls):
     return Annotated[cls, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -51,7 +57,7 @@ async def _access_page(request: Request, staff: Principal, project_id: int, **ex
     rows = await invites.access_list(staff, project_id)
     context = {"staff": staff, "project": project, "rows": rows, "form": InviteForm(), "error": None,
                "notice": request.query_params.get("notice", ""), **extra}
-    return page(request, "studio/access.html", context, status_code=400 if extra.get("error") else 200)
+    return page(request, "studio/access.html", context, status_code=_status(extra.get("error")))
 
 
 @get("/projects/{project_id:int}/access")
@@ -66,7 +72,7 @@ async def add_client(
     try:
         await invites.invite_client(request.app.state.settings, request, staff, project_id, data.email, data.name,
                                     data.expires_on)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _access_page(request, staff, project_id, form=data, error=exc)
     return see_other(f"/studio/projects/{project_id}/access?notice=invited")
 
@@ -75,7 +81,7 @@ async def add_client(
 async def resend(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], grant_id: FromPath[int]) -> Response:
     try:
         await invites.resend_invite(request.app.state.settings, request, staff, project_id, grant_id)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _access_page(request, staff, project_id, error=exc)
     return see_other(f"/studio/projects/{project_id}/access?notice=resent")
 
@@ -87,7 +93,7 @@ async def expiry(
 ) -> Response:
     try:
         await invites.change_expiry(request, staff, project_id, grant_id, data.expires_on)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _access_page(request, staff, project_id, error=exc, error_grant=grant_id)
     return see_other(f"/studio/projects/{project_id}/access?notice=expiry")
 
@@ -101,7 +107,7 @@ async def revoke(request: Request, staff: NamedDependency[Principal], project_id
 async def _team_page(request: Request, staff: Principal, **extra) -> Template:
     context = {"staff": staff, "members": await team_service.team(staff), "form": StaffInviteForm(), "error": None,
                "notice": request.query_params.get("notice", ""), **extra}
-    return page(request, "studio/team.html", context, status_code=400 if extra.get("error") else 200)
+    return page(request, "studio/team.html", context, status_code=_status(extra.get("error")))
 
 
 @get("/team")
@@ -113,7 +119,7 @@ async def team(request: Request, staff: NamedDependency[Principal]) -> Template:
 async def invite_member(request: Request, staff: NamedDependency[Principal], data: form(StaffInviteForm)) -> Response:
     try:
         await team_service.invite_staff(request.app.state.settings, request, staff, data.email, data.name, data.role)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _team_page(request, staff, form=data, error=exc)
     return see_other("/studio/team?notice=member_invited")
 
@@ -122,7 +128,7 @@ async def invite_member(request: Request, staff: NamedDependency[Principal], dat
 async def remove_member(request: Request, staff: NamedDependency[Principal], member_id: FromPath[int]) -> Response:
     try:
         await team_service.remove_staff(request, staff, member_id)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _team_page(request, staff, error=exc)
     return see_other("/studio/team?notice=member_removed")
 
@@ -132,7 +138,7 @@ async def change_role(request: Request, staff: NamedDependency[Principal], membe
                       data: form(RoleForm)) -> Response:
     try:
         await team_service.change_role(request, staff, member_id, data.role)
-    except InviteError as exc:
+    except (Invalid, Conflict) as exc:
         return await _team_page(request, staff, error=exc)
     return see_other("/studio/team?notice=role_changed")
 

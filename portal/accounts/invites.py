@@ -10,15 +10,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 
 from portal import clock
-from portal.accounts.magic import InvalidEmail, normalise_email
+from portal.accounts.magic import normalise_email
 from portal.accounts.sessions import Principal, end_all_sessions
 from portal.accounts.tables import ClientUser
 from portal.accounts.tokens import issue_token
 from portal.audit.services import record
 from portal.db import engine
+from portal.errors import Conflict, Invalid, NotFound
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.tables import Project, ProjectAccess
 from portal.settings import Settings
@@ -26,14 +26,6 @@ from portal.workspaces.tables import Workspace
 from portal.workspaces.urls import portal_base_url
 
 STATE_LABELS = {"invited": "Invited", "active": "Active", "expired": "Expired", "revoked": "Revoked"}
-
-
-class InviteError(ValueError):
-    """Bad input for an invite, with a message for the form."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -65,7 +57,7 @@ async def staff_project(staff: Principal, project_id: int) -> dict:
         Project.id == project_id, Project.workspace == staff.workspace_id
     ).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
@@ -93,9 +85,9 @@ def parse_expiry(raw: str | None) -> dt.date | None:
     try:
         value = dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise InviteError("expires_on", "Enter the date as YYYY-MM-DD, or leave it empty for no expiry.") from None
+        raise Invalid({"expires_on": "Enter the date as YYYY-MM-DD, or leave it empty for no expiry."}) from None
     if value < clock.today():
-        raise InviteError("expires_on", "The expiry date is in the past.")
+        raise Invalid({"expires_on": "The expiry date is in the past."})
     return value
 
 
@@ -126,10 +118,7 @@ async def invite_client(
 ) -> int:
     """Create or renew a client's access to a project and email the invite; returns the grant id."""
     project = await staff_project(staff, project_id)
-    try:
-        email = normalise_email(raw_email)
-    except InvalidEmail as exc:
-        raise InviteError("email", str(exc)) from None
+    email = normalise_email(raw_email)
     expires_on = parse_expiry(raw_expiry)
     name = (name or "").strip()[:200]
     async with engine().write_transaction():
@@ -137,7 +126,7 @@ async def invite_client(
             ClientUser.workspace == staff.workspace_id, ClientUser.email == email
         ).first()
         if user and user["organisation"] != project["organisation"]:
-            raise InviteError("email", "This person is a contact of another client organisation.")
+            raise Invalid({"email": "This person is a contact of another client organisation."})
         if user is None:
             rows = await ClientUser.insert(
                 ClientUser(workspace=staff.workspace_id, organisation=project["organisation"], email=email, name=name)
@@ -166,7 +155,7 @@ async def invite_client(
     try:
         await _send_invite(settings, staff, grant_id)
     except PortalDisabled:
-        raise InviteError("email", "Access was saved, but no email was sent: the client portal is switched off.") from None
+        raise Conflict("Access was saved, but no email was sent: the client portal is switched off.") from None
     await record("invite_sent", workspace_id=staff.workspace_id, actor=staff, request=request,
                  target_type="project_access", target_id=grant_id, email=email, expires_on=expires_on)
     return grant_id
@@ -177,18 +166,18 @@ async def _staff_grant(staff: Principal, project_id: int, grant_id: int) -> dict
         ProjectAccess.id == grant_id, ProjectAccess.project == project_id, ProjectAccess.workspace == staff.workspace_id
     ).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
 async def resend_invite(settings: Settings, request: Request, staff: Principal, project_id: int, grant_id: int) -> None:
     grant = await _staff_grant(staff, project_id, grant_id)
     if grant["revoked_at"] is not None:
-        raise InviteError("grant", "Access was revoked: invite the person again to restore it.")
+        raise Conflict("Access was revoked: invite the person again to restore it.")
     try:
         await _send_invite(settings, staff, grant_id)
     except PortalDisabled:
-        raise InviteError("grant", "No email was sent: the client portal is switched off.") from None
+        raise Conflict("No email was sent: the client portal is switched off.") from None
     await record("invite_sent", workspace_id=staff.workspace_id, actor=staff, request=request,
                  target_type="project_access", target_id=grant_id, resend=True)
 

@@ -29,6 +29,7 @@ from portal.accounts.tables import ClientUser, SignInRequest, StaffMember
 from portal.accounts.tokens import issue_token
 from portal.audit.services import client_ip, record
 from portal.db import engine
+from portal.errors import Invalid
 from portal.mail import outbox
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.settings import Settings
@@ -40,14 +41,10 @@ log = logging.getLogger("portal.accounts")
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,190}\.[^@\s<>\"']{2,63}$")
 
 
-class InvalidEmail(ValueError):
-    """Not an email address: the form says so (this reveals nothing about accounts)."""
-
-
 def normalise_email(raw: str) -> str:
     email = (raw or "").strip().lower()
     if not EMAIL.match(email):
-        raise InvalidEmail("Enter an email address like name@company.com.")
+        raise Invalid({"email": "Enter an email address like name@company.com."})
     return email
 
 

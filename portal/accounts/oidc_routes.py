@@ -11,12 +11,12 @@ from typing import Annotated
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from portal.accounts import oidc
 from portal.accounts.routes import _sign_in
+from portal.errors import NotFound
 from portal.web.tenancy import PortalSite
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -31,7 +31,7 @@ ErrorQuery = Annotated[str | None, QueryParameter(required=False, max_length=200
 
 def _require_enabled(request: Request) -> None:
     if not oidc.enabled(request.app.state.settings):
-        raise NotFoundException()
+        raise NotFound()
 
 
 def _forget_flow(request: Request, response: Response) -> Response:

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar.exceptions import HTTPException
-
 from portal import clock
 from portal.accounts.tables import RateLimitHit
+from portal.errors import RateLimited
 
 WINDOW = dt.timedelta(minutes=15)
 
 
-class TooManyAttempts(HTTPException):
-    status_code = 429
-
-    def __init__(self) -> None:
-        minutes = int(WINDOW.total_seconds() // 60)
-        super().__init__(
-            detail=f"Too many attempts. Please wait {minutes} minutes and try again.",
-            headers={"Retry-After": str(int(WINDOW.total_seconds()))},
-        )
+def too_many_attempts() -> RateLimited:
+    minutes = int(WINDOW.total_seconds() // 60)
+    return RateLimited(f"Too many attempts. Please wait {minutes} minutes and try again.",
+                       retry_after=int(WINDOW.total_seconds()))
 
 
 async def hit(key: str, limit: int) -> bool:
@@ -34,10 +28,10 @@ async def hit(key: str, limit: int) -> bool:
 
 
 async def check(limits: list[tuple[str, int]]) -> None:
-    """Count an attempt under each (key, limit); raise TooManyAttempts if any is over."""
+    """Count an attempt under each (key, limit); raise ``RateLimited`` if any is over."""
     allowed = [await hit(key, limit) for key, limit in limits]
     if not all(allowed):
-        raise TooManyAttempts()
+        raise too_many_attempts()
 
 
 async def prune() -> None:

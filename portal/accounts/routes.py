@@ -19,10 +19,11 @@ from litestar.response import Template
 from portal import clock
 from portal.accounts import ratelimit
 from portal.accounts.grants import access_state
-from portal.accounts.magic import InvalidEmail, request_portal_link, request_studio_link
+from portal.accounts.magic import request_portal_link, request_studio_link
 from portal.accounts.sessions import cookie_name, create_session, end_all_sessions, end_session
 from portal.accounts.tokens import TokenOwner, consume_token, peek_token
 from portal.audit.services import client_ip, record
+from portal.errors import Invalid
 from portal.projects.tables import ProjectAccess
 from portal.web.auth import current_principal
 from portal.web.rendering import see_other
@@ -79,7 +80,7 @@ async def portal_login(request: Request, site: NamedDependency[PortalSite]) -> T
 async def portal_login_request(request: Request, site: NamedDependency[PortalSite], data: EmailBody) -> Template:
     try:
         await request_portal_link(request.app.state.settings, request, site.id, data.email)
-    except InvalidEmail as exc:
+    except Invalid as exc:
         return Template("portal/login.html", context={"site": site, "form": data, "error": str(exc)}, status_code=400)
     return Template("portal/link_sent.html", context={"site": site})
 
@@ -149,7 +150,7 @@ async def studio_login() -> Template:
 async def studio_login_request(request: Request, data: EmailBody) -> Template:
     try:
         await request_studio_link(request.app.state.settings, request, data.email)
-    except InvalidEmail as exc:
+    except Invalid as exc:
         return Template("studio/login.html", context={"form": data, "error": str(exc)}, status_code=400)
     return Template("studio/link_sent.html", context={})
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 
-from portal.accounts.invites import InviteError
-from portal.accounts.magic import InvalidEmail, normalise_email
+from portal.accounts.magic import normalise_email
 from portal.accounts.sessions import Principal, end_all_sessions
 from portal.accounts.tables import STAFF_ROLES, StaffMember
 from portal.accounts.tokens import issue_token
 from portal.audit.services import record
 from portal.db import engine, for_update
+from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.mail.outbox import enqueue_email
 from portal.settings import Settings
 
@@ -32,15 +31,15 @@ LAST_OWNER = "The workspace needs at least one owner: make someone else owner fi
 
 def _ensure_manager(staff: Principal, action: str) -> None:
     if staff.role not in MANAGERS:
-        raise InviteError("member", f"Only owners and admins can {action}.")
+        raise Forbidden(f"Only owners and admins can {action}.")
 
 
 def _ensure_may_set(staff: Principal, current_role: str | None, new_role: str) -> None:
     """An owner's role, or the owner role itself, is an owner's to give or take."""
     if new_role not in STAFF_ROLES:
-        raise InviteError("role", "Choose a role you are allowed to give.")
+        raise Invalid({"role": "Choose a role: owner, admin or member."})
     if staff.role != "owner" and "owner" in (current_role, new_role):
-        raise InviteError("role", "Only an owner can give, change or take the owner role.")
+        raise Forbidden("Only an owner can give, change or take the owner role.")
 
 
 async def _locked_team(workspace_id: int) -> list[dict]:
@@ -53,17 +52,14 @@ async def _locked_team(workspace_id: int) -> list[dict]:
 
 def _ensure_an_owner_remains(team: list[dict], member_id: int) -> None:
     if not any(m["role"] == "owner" and m["id"] != member_id for m in team):
-        raise InviteError("member", LAST_OWNER)
+        raise Conflict(LAST_OWNER)
 
 
 async def invite_staff(settings: Settings, request: Request, staff: Principal, raw_email: str, name: str, role: str) -> int:
     """Add a team member (or re-invite one, with the given role) and email a studio link."""
     _ensure_manager(staff, "invite team members")
     _ensure_may_set(staff, None, role)
-    try:
-        email = normalise_email(raw_email)
-    except InvalidEmail as exc:
-        raise InviteError("email", str(exc)) from None
+    email = normalise_email(raw_email)
     async with engine().write_transaction():
         team = await _locked_team(staff.workspace_id)
         existing = await StaffMember.select(StaffMember.id, StaffMember.role, StaffMember.active).where(
@@ -108,7 +104,7 @@ async def _active_member(workspace_id: int, member_id: int) -> dict:
         StaffMember.id == member_id, StaffMember.workspace == workspace_id, StaffMember.active == True  # noqa: E712
     ).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
@@ -133,13 +129,13 @@ async def remove_staff(request: Request, staff: Principal, member_id: int) -> No
     """Deactivate a team member and end their sessions (never yourself, never the last owner)."""
     _ensure_manager(staff, "remove team members")
     if member_id == staff.user_id:
-        raise InviteError("member", "You cannot remove yourself.")
+        raise Conflict("You cannot remove yourself: ask another owner or admin.")
     async with engine().write_transaction():
         team = await _locked_team(staff.workspace_id)
         member = await _active_member(staff.workspace_id, member_id)
         if member["role"] == "owner":
             if staff.role != "owner":
-                raise InviteError("member", "Only an owner can remove an owner.")
+                raise Forbidden("Only an owner can remove an owner.")
             _ensure_an_owner_remains(team, member_id)
         await StaffMember.update({StaffMember.active: False}).where(StaffMember.id == member_id)
         await record("staff_removed", workspace_id=staff.workspace_id, actor=staff, request=request,

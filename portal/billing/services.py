@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from litestar.exceptions import NotFoundException
-
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.billing.tables import Invoice
@@ -24,6 +22,7 @@ from portal.billing.views import (
 )
 from portal.clientarea.views import ProjectView, project_header
 from portal.db import column_list, fetch
+from portal.errors import NotFound
 from portal.projects.access import get_visible_project
 
 #: Stored statuses a client may see.
@@ -104,7 +103,7 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
     project = await get_visible_project(client, project_id)
     rows = await fetch(_PAGE_SQL, invoice_id, project["id"], client.workspace_id, *CLIENT_VISIBLE)
     if not rows:
-        raise NotFoundException()
+        raise NotFound()
     row = rows[0]
     lines = await fetch(_LINES_SQL, row["id"])
     summary = _summary(row, clock.today(), base_url)

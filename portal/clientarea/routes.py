@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Request, Router, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Response, Template
 
@@ -12,6 +11,7 @@ from portal.accounts.sessions import Principal
 from portal.billing import routes as billing
 from portal.clientarea.views import project_detail, project_list
 from portal.deliverables import routes as deliverables
+from portal.errors import NotFound
 from portal.feedback import routes as feedback
 from portal.files import routes as files
 from portal.files.storage import blob_path
@@ -47,7 +47,7 @@ async def logo(request: Request, site: NamedDependency[PortalSite]) -> Response:
         Workspace.id == site.id
     ).first()
     if not row or not row["portal_logo_sha256"] or row["portal_logo_type"] not in IMAGE_TYPES:
-        raise NotFoundException()
+        raise NotFound()
     path = blob_path(request.app.state.settings, row["portal_logo_sha256"])
     return File(path, media_type=row["portal_logo_type"], content_disposition_type="inline",
                 headers={"Cache-Control": "public, max-age=300"})

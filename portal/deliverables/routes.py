@@ -15,9 +15,10 @@ from litestar.response import Response, Template
 from portal.accounts.sessions import Principal
 from portal.clientarea.views import project_header
 from portal.deliverables import studio_routes
-from portal.deliverables.services import FormError, client_deliverable, client_version_file, decide
+from portal.deliverables.services import client_deliverable, client_version_file, decide
 from portal.deliverables.serving import file_response
 from portal.deliverables.views import deliverable_cards, deliverable_detail
+from portal.errors import Invalid
 from portal.projects.access import get_visible_project
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
@@ -95,7 +96,7 @@ async def request_changes(
         await decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
                      deliverable_id=deliverable_id, decision="changes_requested", version=data.version,
                      comment=data.comment, request=request)
-    except FormError as exc:
+    except Invalid as exc:
         return await _detail_page(request, site, client, project_id, deliverable_id, errors=exc.errors,
                                   comment=data.comment, status_code=400)
     return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=changes_requested")

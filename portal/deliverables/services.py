@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Request
-from litestar.exceptions import HTTPException, NotFoundException
 from piccolo.columns.combination import Or
 
 from portal import clock
@@ -25,6 +24,7 @@ from portal.audit.services import client_ip, record
 from portal.db import column_list, engine, fetch, for_update
 from portal.deliverables.serving import is_inline
 from portal.deliverables.tables import CLIENT_VISIBLE_STATUSES, Deliverable, DeliverableVersion, ReviewDecision
+from portal.errors import Conflict, Invalid, NotFound
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
 from portal.projects.tables import ProjectAccess
@@ -64,19 +64,6 @@ _CLIENT_DELIVERABLE_SQL = (
 )
 
 
-class FormError(Exception):
-    """Invalid form input: the form is shown again with these messages (400)."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-def conflict(message: str) -> HTTPException:
-    """A 409 with a message for people; htmx requests show it from X-Error-Message."""
-    return HTTPException(status_code=409, detail=message, headers={"X-Error-Message": message})
-
-
 def locked_message(approved_at: dt.datetime | None) -> str:
     when = f" on {approved_at:%-d %b %Y}" if approved_at else ""
     return (
@@ -88,7 +75,7 @@ def locked_message(approved_at: dt.datetime | None) -> str:
 def ensure_unlocked(row: dict) -> None:
     """Refuse (409) any change to an approved deliverable, whoever asks."""
     if row["status"] == "approved":
-        raise conflict(locked_message(row["approved_at"]))
+        raise Conflict(locked_message(row["approved_at"]))
 
 
 async def client_deliverable(client: Principal, project_id: int, deliverable_id: int) -> tuple[dict, dict]:
@@ -96,8 +83,20 @@ async def client_deliverable(client: Principal, project_id: int, deliverable_id:
     project = await get_visible_project(client, project_id)
     rows = await fetch(_CLIENT_DELIVERABLE_SQL, deliverable_id, project["id"], client.workspace_id, *CLIENT_VISIBLE_STATUSES)
     if not rows:
-        raise NotFoundException()
+        raise NotFound()
     return project, rows[0]
+
+
+def validate_decision(decision: str, comment: str) -> str:
+    """The cleaned comment, or ``Invalid``: an unknown decision, a change request without a comment, too long."""
+    if decision not in DECISION_LABELS:
+        raise Invalid({"decision": "Choose Approve or Request changes."})
+    comment = comment.strip()
+    if decision == "changes_requested" and not comment:
+        raise Invalid({"comment": "Please tell us what should change."})
+    if len(comment) > MAX_COMMENT:
+        raise Invalid({"comment": f"Please keep it under {MAX_COMMENT} characters."})
+    return comment
 
 
 async def decide(
@@ -114,54 +113,20 @@ async def decide(
 ) -> None:
     """Record the client's approval or change request on ``version`` (the current one).
 
-    404 outside the client's projects, 403 on a plan without approvals, 400
-    (``FormError``) for a change request without a comment, 409 when the deliverable
-    is not waiting for a review, the version is not the current one, or another
-    decision won a race. Pins the version's SHA-256, who, when, IP and user agent;
-    audits the decision and emails the project lead, all in one transaction.
+    ``NotFound`` outside the client's projects, ``Forbidden`` on a plan without
+    approvals, ``Invalid`` for bad input (a change request without a comment),
+    ``Conflict`` when the deliverable is not waiting for a review, the version is not
+    the current one, or another decision won a race. Pins the version's SHA-256, who,
+    when, IP and user agent; audits the decision and emails the project lead, all in
+    one transaction.
     """
-    assert decision in DECISION_LABELS, decision
+    comment = validate_decision(decision, comment)
     project, _ = await client_deliverable(client, project_id, deliverable_id)
     require(plan, "approvals")
-    comment = comment.strip()
-    if decision == "changes_requested" and not comment:
-        raise FormError({"comment": "Please tell us what should change."})
-    if len(comment) > MAX_COMMENT:
-        raise FormError({"comment": f"Please keep it under {MAX_COMMENT} characters."})
     async with engine().write_transaction():
-        row = await for_update(Deliverable.select(*DELIVERABLE_COLUMNS).where(Deliverable.id == deliverable_id)).first()
-        if row is None or row["status"] not in CLIENT_VISIBLE_STATUSES:
-            raise NotFoundException()
-        ensure_unlocked(row)
-        if row["status"] != "ready_for_review":
-            raise conflict("This deliverable is not waiting for your review any more. Reload the page to see its status.")
-        if version != row["current_version"]:
-            raise conflict(
-                f"Version {row['current_version']} is the one up for review now. Please reload the page and look at it first."
-            )
-        current = await DeliverableVersion.select(
-            DeliverableVersion.id, DeliverableVersion.content_sha256
-        ).where((DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == version)).first()
-        if current is None:
-            raise conflict("This version is no longer available. Reload the page.")
+        row, current = await _reviewable_version(deliverable_id, version)
         now = clock.now()
-        inserted = await ReviewDecision.insert(
-            ReviewDecision(
-                deliverable=deliverable_id,
-                version=current["id"],
-                decision=decision,
-                client_user=client.user_id,
-                actor_email=client.email,
-                comment=comment,
-                content_sha256=current["content_sha256"],
-                ip=client_ip(request)[:45],
-                user_agent=(request.headers.get("user-agent", "") if request else "")[:500],
-                created_at=now,
-            )
-        ).on_conflict(target=ReviewDecision.version, action="DO NOTHING").returning(ReviewDecision.id)
-        if not inserted:
-            # The UNIQUE version column: someone decided on this version first.
-            raise conflict("A decision on this version was just recorded by someone else. Reload the page to see it.")
+        decision_id = await _insert_decision(client, request, deliverable_id, current, decision, comment, now)
         changes = {Deliverable.status: decision, Deliverable.updated_at: now}
         if decision == "approved":
             changes[Deliverable.approved_at] = now
@@ -169,9 +134,51 @@ async def decide(
         await record(
             f"deliverable.{decision}", workspace_id=client.workspace_id, actor=client, request=request,
             target_type="deliverable", target_id=deliverable_id, version=version,
-            sha256=current["content_sha256"], decision_id=inserted[0]["id"],
+            sha256=current["content_sha256"], decision_id=decision_id,
         )
         await _email_lead(settings, client, project, row, version, decision, comment)
+
+
+async def _reviewable_version(deliverable_id: int, version: int) -> tuple[dict, dict]:
+    """(deliverable, version) locked for a decision: waiting for review, ``version`` current; else the refusal."""
+    row = await for_update(Deliverable.select(*DELIVERABLE_COLUMNS).where(Deliverable.id == deliverable_id)).first()
+    if row is None or row["status"] not in CLIENT_VISIBLE_STATUSES:
+        raise NotFound()
+    ensure_unlocked(row)
+    if row["status"] != "ready_for_review":
+        raise Conflict("This deliverable is not waiting for your review any more. Reload the page to see its status.")
+    if version != row["current_version"]:
+        raise Conflict(
+            f"Version {row['current_version']} is the one up for review now. Please reload the page and look at it first."
+        )
+    current = await DeliverableVersion.select(
+        DeliverableVersion.id, DeliverableVersion.content_sha256
+    ).where((DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == version)).first()
+    if current is None:
+        raise Conflict("This version is no longer available. Reload the page.")
+    return row, current
+
+
+async def _insert_decision(client: Principal, request: Request | None, deliverable_id: int, version: dict,
+                           decision: str, comment: str, now) -> int:
+    """The new decision's id; ``Conflict`` when the version already has one (its UNIQUE column)."""
+    inserted = await ReviewDecision.insert(
+        ReviewDecision(
+            deliverable=deliverable_id,
+            version=version["id"],
+            decision=decision,
+            client_user=client.user_id,
+            actor_email=client.email,
+            comment=comment,
+            content_sha256=version["content_sha256"],
+            ip=client_ip(request)[:45],
+            user_agent=(request.headers.get("user-agent", "") if request else "")[:500],
+            created_at=now,
+        )
+    ).on_conflict(target=ReviewDecision.version, action="DO NOTHING").returning(ReviewDecision.id)
+    if not inserted:
+        raise Conflict("A decision on this version was just recorded by someone else. Reload the page to see it.")
+    return inserted[0]["id"]
 
 
 async def _lead_addresses(workspace_id: int, lead_id: int | None) -> list[str]:
@@ -259,7 +266,7 @@ async def version_file(deliverable_id: int, number: int) -> dict:
         (DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == number)
     ).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 

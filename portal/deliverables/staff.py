@@ -15,7 +15,6 @@ import unicodedata
 from pathlib import PurePosixPath
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 
 from portal import clock
 from portal.accounts.sessions import Principal
@@ -23,13 +22,12 @@ from portal.audit.services import record
 from portal.db import engine
 from portal.deliverables.services import (
     DELIVERABLE_COLUMNS,
-    FormError,
-    conflict,
     email_ready_for_review,
     ensure_unlocked,
     for_update,
 )
 from portal.deliverables.tables import Deliverable, DeliverableVersion, ReviewDecision
+from portal.errors import Conflict, Invalid, NotFound
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.projects.tables import Project
 from portal.settings import Settings
@@ -44,7 +42,7 @@ async def staff_project(staff: Principal, project_id: int) -> dict:
         Project.id, Project.name, Project.lead, Project.organisation.name.as_alias("client")
     ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
@@ -57,12 +55,12 @@ async def staff_deliverable(staff: Principal, project_id: int, deliverable_id: i
     )
     row = await (for_update(query) if lock else query).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
 def clean_fields(title: str, description: str) -> tuple[str, str]:
-    """Trimmed title and description, or ``FormError``."""
+    """Trimmed title and description, or ``Invalid``."""
     title, description = title.strip(), description.strip()
     errors = {}
     if not title:
@@ -72,7 +70,7 @@ def clean_fields(title: str, description: str) -> tuple[str, str]:
     if len(description) > MAX_TEXT:
         errors["description"] = f"Keep the description under {MAX_TEXT} characters."
     if errors:
-        raise FormError(errors)
+        raise Invalid(errors)
     return title, description
 
 
@@ -135,23 +133,23 @@ async def upload_version(
 
     The type is sniffed from the bytes; an image over the pixel limit or undecodable is
     stored as octet-stream, so it is offered as a download and never shown inline.
-    409 once approved; ``FormError`` for a missing, empty or too large file.
+    409 once approved; ``Invalid`` for a missing, empty or too large file.
     """
     ensure_unlocked(await staff_deliverable(staff, project_id, deliverable_id))
     note = note.strip()
     if data is None:
-        raise FormError({"file": "Choose a file to upload."})
+        raise Invalid({"file": "Choose a file to upload."})
     if len(note) > MAX_TEXT:
-        raise FormError({"note": f"Keep the note under {MAX_TEXT} characters."})
+        raise Invalid({"note": f"Keep the note under {MAX_TEXT} characters."})
     name = clean_filename(filename)
     # The blob is durable before the row that points at it; outside the transaction
     # so a large fsync does not hold the write lock.
     try:
         stored = await store_stream(settings, staff.workspace_id, data, name)
     except EmptyUpload:
-        raise FormError({"file": "Choose a file to upload."}) from None
+        raise Invalid({"file": "Choose a file to upload."}) from None
     except UploadTooLarge:
-        raise FormError({"file": f"The file is larger than the {settings.max_upload_bytes // (1024 * 1024)} MB limit."}) from None
+        raise Invalid({"file": f"The file is larger than the {settings.max_upload_bytes // (1024 * 1024)} MB limit."}) from None
     # The stored type, not a second sniff: it is the one the image check may have lowered.
     content_type = stored.content_type
     async with engine().write_transaction():
@@ -190,14 +188,14 @@ async def mark_ready(
         row = await staff_deliverable(staff, project_id, deliverable_id, lock=True)
         ensure_unlocked(row)
         if row["status"] == "ready_for_review":
-            raise conflict("This deliverable is already waiting for the client's review.")
+            raise Conflict("This deliverable is already waiting for the client's review.")
         if not row["current_version"]:
-            raise conflict("Upload a version before asking for a review.")
+            raise Conflict("Upload a version before asking for a review.")
         version = await DeliverableVersion.select(DeliverableVersion.id, DeliverableVersion.note).where(
             (DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == row["current_version"])
         ).first()
         if await ReviewDecision.exists().where(ReviewDecision.version == version["id"]):
-            raise conflict(
+            raise Conflict(
                 f"The client already decided on version {row['current_version']}. "
                 "Upload a new version before asking for another review."
             )

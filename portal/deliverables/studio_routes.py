@@ -18,9 +18,10 @@ from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import staff as actions
-from portal.deliverables.services import FormError, version_file
+from portal.deliverables.services import version_file
 from portal.deliverables.serving import file_response
 from portal.deliverables.views import deliverable_cards, deliverable_detail
+from portal.errors import Invalid
 from portal.web.rendering import page, see_other
 from portal.web.uploads import UPLOAD
 from portal.workspaces.tables import Workspace
@@ -86,7 +87,7 @@ async def studio_create(request: Request, staff: NamedDependency[Principal], pro
                         data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     try:
         new_id = await actions.create(staff, project_id, title=data.title, description=data.description, request=request)
-    except FormError as exc:
+    except Invalid as exc:
         return await _list_page(request, staff, project_id, errors=exc.errors, form=data, status_code=400)
     return see_other(f"{_base(project_id)}/{new_id}?done=created")
 
@@ -103,7 +104,7 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
                       data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     try:
         await actions.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
-    except FormError as exc:
+    except Invalid as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, form=data,
                                   status_code=400)
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=saved")
@@ -120,7 +121,7 @@ async def studio_upload(request: Request, staff: NamedDependency[Principal], pro
             request.app.state.settings, staff, project_id, deliverable_id, filename=upload.filename if upload else "",
             data=upload, note=data.note, request=request,
         )
-    except FormError as exc:
+    except Invalid as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, status_code=400)
     finally:
         if upload is not None:

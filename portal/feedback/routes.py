@@ -12,8 +12,9 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from portal.accounts.sessions import Principal
+from portal.errors import Invalid
 from portal.feedback import services
-from portal.feedback.views import INBOX_STATUSES
+from portal.feedback.views import INBOX_STATUSES, Draft
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
 from portal.workspaces.plans import require
@@ -60,14 +61,15 @@ async def send_feedback(
     data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     require(site.plan, "feedback")
-    draft = await services.send_feedback(request.app.state.settings, client, project_id, data.subject, data.message)
-    if draft.valid:
-        return see_other(f"{_feedback_url(site, project_id)}?sent=1")
-    tab = await services.feedback_tab(client, project_id, draft)
-    response = _tab(request, site, client, tab, status_code=400)
-    # htmx does not swap a 400: app.js shows this message, and the typed text stays put.
-    response.headers["X-Error-Message"] = " ".join(draft.errors.values())
-    return response
+    try:
+        await services.send_feedback(request.app.state.settings, client, project_id, data.subject, data.message)
+    except Invalid as exc:
+        tab = await services.feedback_tab(client, project_id, Draft(data.subject, data.message, exc.errors))
+        response = _tab(request, site, client, tab, status_code=400)
+        # htmx does not swap a 400: app.js shows this message, and the typed text stays put.
+        response.headers["X-Error-Message"] = " ".join(exc.errors.values())
+        return response
+    return see_other(f"{_feedback_url(site, project_id)}?sent=1")
 
 
 # Studio (staff)

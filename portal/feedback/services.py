@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.exceptions import NotFoundException, ValidationException
-
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
 from portal.clientarea.views import ProjectView, project_header
 from portal.db import engine, fetch
+from portal.errors import Invalid, NotFound
 from portal.feedback.tables import FeedbackMessage
 from portal.feedback.views import INBOX_STATUSES, Draft, InboxItem, MessageView, inbox_item, message_view
 from portal.mail.outbox import enqueue_email
@@ -34,8 +33,8 @@ class FeedbackTab:
     draft: Draft
 
 
-def validate(subject: str, message: str) -> Draft:
-    """Clean the form; an error per missing or too long field."""
+def validate(subject: str, message: str) -> tuple[str, str]:
+    """The cleaned (subject, message); ``Invalid`` with an error per missing or too long field."""
     subject = " ".join(subject.split())  # one line: it becomes a task title and email subject
     message = message.replace("\r\n", "\n").strip()
     errors = {}
@@ -47,7 +46,9 @@ def validate(subject: str, message: str) -> Draft:
         errors["message"] = "Write your message."
     elif len(message) > MESSAGE_MAX:
         errors["message"] = f"Keep the message to {MESSAGE_MAX} characters or fewer (it has {len(message)})."
-    return Draft(subject, message, errors)
+    if errors:
+        raise Invalid(errors)
+    return subject, message
 
 
 _OWN_MESSAGES_SQL = (
@@ -83,24 +84,19 @@ async def _recipient(project: dict) -> dict | None:
 
 async def send_feedback(
     settings: Settings, client: Principal, project_id: int, subject: str, message: str
-) -> Draft:
-    """Validate and, when valid, save the message, its inbox task and the lead's email.
-
-    Returns the cleaned draft; when it has errors nothing was written.
-    """
+) -> None:
+    """Save the message, its inbox task and the lead's email; ``Invalid`` (nothing written) for bad input."""
     project = await get_visible_project(client, project_id)
-    draft = validate(subject, message)
-    if not draft.valid:
-        return draft
+    subject, message = validate(subject, message)
     async with engine().write_transaction():
         lead = await _recipient(project)
         task = await Task.insert(Task(
-            workspace=client.workspace_id, project=project["id"], kind="inbox", title=draft.subject,
-            details=draft.message, status="todo", assignee=lead["id"] if lead else None,
+            workspace=client.workspace_id, project=project["id"], kind="inbox", title=subject,
+            details=message, status="todo", assignee=lead["id"] if lead else None,
         )).returning(Task.id)
         await FeedbackMessage.insert(FeedbackMessage(
             workspace=client.workspace_id, project=project["id"], client_user=client.user_id,
-            author_email=client.email, subject=draft.subject, body=draft.message, task=task[0]["id"],
+            author_email=client.email, subject=subject, body=message, task=task[0]["id"],
         ))
         if lead is not None:
             # Staff mail: sent even while the portal is switched off for clients.
@@ -108,11 +104,10 @@ async def send_feedback(
                 settings, workspace_id=client.workspace_id, to=lead["email"], template="feedback_received",
                 to_client=False, context={
                     "recipient_name": lead["name"], "client_name": client.display_name, "client_email": client.email,
-                    "project_name": project["name"], "subject": draft.subject, "message": draft.message,
+                    "project_name": project["name"], "subject": subject, "message": message,
                     "inbox_url": f"{settings.base_url}/studio/inbox",
                 },
             )
-    return draft
 
 
 # Studio (staff)
@@ -142,11 +137,11 @@ async def inbox(staff: Principal) -> list[InboxItem]:
 async def set_inbox_status(staff: Principal, task_id: int, status: str) -> None:
     """Move an inbox task of the staff member's workspace to todo, in_progress or done."""
     if status not in INBOX_STATUSES:
-        raise ValidationException(detail="Choose To do, In progress or Done.")
+        raise Invalid({"status": "Choose To do, In progress or Done."})
     updated = await Task.update({
         Task.status: status, Task.completed_at: clock.now() if status == "done" else None,
     }).where(
         (Task.id == task_id) & (Task.workspace == staff.workspace_id) & (Task.kind == "inbox")
     ).returning(Task.id)
     if not updated:
-        raise NotFoundException()
+        raise NotFound()

@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath
 from litestar.response import File, Redirect, Template
 
 from portal.accounts.sessions import Principal
+from portal.errors import Invalid
 from portal.files import services
 from portal.files.views import serve_file
 from portal.web.rendering import page, see_other
@@ -89,7 +90,7 @@ async def studio_upload(
         await services.upload_file(
             settings, request, staff, project_id, upload.filename if upload else "", upload, shared=bool(data.share)
         )
-    except services.UploadRejected as exc:
+    except Invalid as exc:
         return await _studio_page(request, staff, project_id, error=str(exc), status_code=400)
     finally:
         if upload is not None:

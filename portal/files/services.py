@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
 from portal.clientarea.views import ProjectView, project_header
 from portal.db import fetch
+from portal.errors import Invalid, NotFound
 from portal.files import images
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, blob_path, ensure_thumbnail, store_stream
 from portal.files.tables import ProjectFile
@@ -44,10 +44,6 @@ _BLOB_COLUMNS = (
     ProjectFile.stored_file.size,
     ProjectFile.stored_file.thumbnail_sha256,
 )
-
-
-class UploadRejected(Exception):
-    """An upload the studio form must show again with this message."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +105,10 @@ async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesT
 
 def _blob(settings: Settings, row: dict | None) -> Blob:
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     path = blob_path(settings, row["stored_file.sha256"])
     if not path.is_file():  # the row outlived its bytes: nothing to serve
-        raise NotFoundException()
+        raise NotFound()
     return Blob(
         id=row["id"], name=row["name"], content_type=row["stored_file.content_type"],
         size=row["stored_file.size"], sha256=row["stored_file.sha256"], path=path,
@@ -140,10 +136,10 @@ async def shared_thumbnail(settings: Settings, client: Principal, project_id: in
         settings, blob.stored_file_id, blob.sha256, blob.content_type
     )
     if not thumbnail_sha256:
-        raise NotFoundException()
+        raise NotFound()
     path = blob_path(settings, thumbnail_sha256)
     if not path.is_file():
-        raise NotFoundException()
+        raise NotFound()
     stem = Path(blob.name).stem or "image"
     return Blob(
         id=blob.id, name=f"{stem} (thumbnail).webp", content_type=images.THUMBNAIL_TYPE, size=path.stat().st_size,
@@ -177,7 +173,7 @@ async def studio_project(staff: Principal, project_id: int) -> dict:
         Project.id, Project.name, Project.organisation.name.as_alias("client"),
     ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
@@ -196,7 +192,7 @@ async def set_shared(request: Request, staff: Principal, project_id: int, file_i
         _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
     ).returning(ProjectFile.id, ProjectFile.name)
     if not updated:
-        raise NotFoundException()
+        raise NotFound()
     await record(
         "file_shared" if shared else "file_unshared", workspace_id=staff.workspace_id, actor=staff,
         request=request, target_type="project_file", target_id=file_id, project_id=project_id,
@@ -211,7 +207,7 @@ async def delete_file(request: Request, staff: Principal, project_id: int, file_
         _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
     ).returning(ProjectFile.id, ProjectFile.name)
     if not updated:
-        raise NotFoundException()
+        raise NotFound()
     await record(
         "file_deleted", workspace_id=staff.workspace_id, actor=staff, request=request,
         target_type="project_file", target_id=file_id, project_id=project_id, name=updated[0]["name"],
@@ -225,11 +221,11 @@ async def upload_file(
     """Store an upload (streamed to disk, sniffed by content, size-limited) as a project
     file; its id. ``source`` is the ``UploadFile`` (or a file object, chunks, bytes).
 
-    Raises ``UploadRejected`` (nothing stored) for a missing, empty or too large file.
+    Raises ``Invalid`` (nothing stored) for a missing, empty or too large file.
     An image over the pixel limit or undecodable is stored as a download only.
     """
     project = await studio_project(staff, project_id)
-    empty = UploadRejected("Choose a file to upload (it must not be empty).")
+    empty = Invalid("Choose a file to upload (it must not be empty).")
     if source is None:
         raise empty
     name = clean_filename(filename) or "Untitled"
@@ -239,7 +235,7 @@ async def upload_file(
     except EmptyUpload:
         raise empty from None
     except UploadTooLarge:
-        raise UploadRejected(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.") from None
+        raise Invalid(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.") from None
     rows = await ProjectFile.insert(ProjectFile(
         workspace=staff.workspace_id, project=project["id"], stored_file=stored.id, name=name,
         shared=shared, uploaded_by=staff.user_id,

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.accounts.sessions import Principal
+from portal.errors import Conflict
 from portal.mail import services
 from portal.web.auth import owners_and_admins
 from portal.web.rendering import page, see_other
@@ -47,10 +48,10 @@ async def outbox_retry(request: Request, staff: NamedDependency[Principal], mess
     """Send a failed email again (a fresh round of attempts)."""
     try:
         await services.retry(staff, message_id)
-    except services.RetryRefused as exc:
+    except Conflict as exc:
         detail = await services.message_detail(staff, message_id)
         return page(request, "studio/outbox_message.html", _context(request, staff, message=detail, error=exc, notice=""),
-                    status_code=400)
+                    status_code=409)
     return see_other(f"/studio/outbox/{message_id}?notice=queued")
 
 

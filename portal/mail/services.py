@@ -14,11 +14,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from litestar.exceptions import NotFoundException
 from piccolo.query.functions.aggregate import Count
 
 from portal import clock
 from portal.accounts.sessions import Principal
+from portal.errors import Conflict, NotFound
 from portal.mail import outbox
 from portal.mail.tables import OutboxMessage
 
@@ -36,10 +36,6 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 #: Links that sign their follower in: magic links and invites, portal and studio alike.
 _PERSONAL_LINK = re.compile(r"/login/[^/?#\s]+")
 HIDDEN_LINK = "[personal sign-in link, hidden: only the recipient can use it]"
-
-
-class RetryRefused(Exception):
-    """Only a failed message can be sent again."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ async def message_detail(staff: Principal, message_id: int) -> MessageDetail:
         (OutboxMessage.id == message_id) & (OutboxMessage.workspace == staff.workspace_id)
     ).first()
     if r is None:
-        raise NotFoundException()
+        raise NotFound()
     body = None if r["status"] == "sent" else paragraphs(r["text_body"])
     if body is not None:
         body = [[[_without_personal_link(part) for part in line] for line in block] for block in body]
@@ -161,9 +157,9 @@ async def retry(staff: Principal, message_id: int) -> None:
         (OutboxMessage.id == message_id) & (OutboxMessage.workspace == staff.workspace_id)
     ).first()
     if r is None:
-        raise NotFoundException()
+        raise NotFound()
     if r["status"] != "failed":
-        raise RetryRefused("Only a message that failed can be sent again.")
+        raise Conflict("Only a message that failed can be sent again.")
     await OutboxMessage.update(
         {OutboxMessage.status: "pending", OutboxMessage.attempts: 0, OutboxMessage.next_attempt_at: clock.now()}
     ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == "failed"))

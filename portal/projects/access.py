@@ -10,11 +10,10 @@ CPU building these selects (about 0.2-0.4 ms each) than SQLite spends running th
 
 from __future__ import annotations
 
-from litestar.exceptions import NotFoundException
-
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.db import column_list, fetch
+from portal.errors import NotFound
 from portal.projects.tables import Project
 
 #: A live grant: not revoked and not expired (arguments: client user, workspace, today).
@@ -40,10 +39,10 @@ async def visible_project_ids(principal: Principal) -> list[int]:
 async def get_visible_project(principal: Principal, project_id: int) -> dict:
     """The project row if this client may see it; otherwise 404."""
     if principal.kind != "client":
-        raise NotFoundException()
+        raise NotFound()
     rows = await fetch(
         _VISIBLE_PROJECT, project_id, principal.workspace_id, principal.user_id, principal.workspace_id, clock.today()
     )
     if not rows:
-        raise NotFoundException()
+        raise NotFound()
     return rows[0]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
 
 from portal.accounts.grants import access_state
 from portal.accounts.sessions import Principal, cookie_name, end_session, load_session
+from portal.errors import Forbidden
 from portal.projects.access import visible_project_ids
 from portal.web.tenancy import PortalSite
 
@@ -77,4 +77,4 @@ async def owners_and_admins(connection, _handler) -> None:
     if principal is None or principal.kind != "staff":
         raise LoginRequired("/studio/login")
     if principal.role not in MANAGERS:
-        raise PermissionDeniedException("Only owners and admins can open this page.")
+        raise Forbidden("Only owners and admins can open this page.")

@@ -1,4 +1,10 @@
-"""Generic error pages (HTML) and precise JSON errors for machine routes."""
+"""Errors to answers, in one place: generic pages (HTML), fragments' toasts, JSON.
+
+The domain's errors (``portal.errors``) get their HTTP status here, and only here;
+Litestar's own HTTP exceptions (routing, bodies that do not parse) go the same way.
+Error answers with a message also carry it in ``X-Error-Message``, which ``app.js``
+shows for htmx requests (htmx does not swap 4xx answers).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,14 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from portal.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited
+
 log = logging.getLogger("portal.errors")
+
+#: The status of each domain error (most specific first).
+STATUSES: tuple[tuple[type[DomainError], int], ...] = (
+    (RateLimited, 429), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 400),
+)
 
 TITLES = {
     400: "That request did not look right",
@@ -27,17 +40,37 @@ def _is_machine(request: Request) -> bool:
     return path.startswith(("/api/", "/webhooks/", "/_caddy/", "/healthz"))
 
 
-def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    status = exc.status_code
+def status_of(exc: DomainError) -> int:
+    return next(status for kind, status in STATUSES if isinstance(exc, kind))
+
+
+def _answer(request: Request, status: int, detail: str, headers: dict[str, str] | None = None,
+            fields: dict[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
     if _is_machine(request):
-        return Response({"error": exc.detail, "status": status}, status_code=status, media_type=MediaType.JSON)
-    detail = exc.detail if status in (400, 403, 409, 413, 429) else ""
+        body = {"error": detail, "status": status, **({"fields": fields} if fields else {})}
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    shown = detail if status in (400, 403, 409, 413, 429) else ""
+    if shown:  # htmx does not swap 4xx answers: app.js shows this instead
+        headers["X-Error-Message"] = shown.encode("ascii", "replace").decode()
     return Template(
         template_name="errors/error.html",
-        context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": detail},
+        context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": shown},
         status_code=status,
-        headers=getattr(exc, "headers", None) or {},
+        headers=headers,
     )
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    """A domain error no route turned into a page of its own (e.g. a form) answers here."""
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    fields = {k: v for k, v in exc.errors.items() if k} if isinstance(exc, Invalid) else None
+    detail = exc.message if not isinstance(exc, NotFound) else ""
+    return _answer(request, status_of(exc), detail, headers, fields)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    return _answer(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from portal.db import column_list, fetch
+from portal.errors import NotFound
 from portal.workspaces.plans import allows
 from portal.workspaces.tables import Workspace
 
@@ -87,7 +87,7 @@ async def provide_site(request: Request, workspace_slug: FromPath[str]) -> Porta
     """Dependency of every portal route: the workspace of the URL, or 404."""
     rows = await fetch(SITE_SQL, workspace_slug)
     if not rows:
-        raise NotFoundException()
+        raise NotFound()
     row = rows[0]
     site = site_from_row(row, f"/p/{row['slug']}")
     request.state.site = site

@@ -16,6 +16,7 @@ from litestar.datastructures import UploadFile
 from portal.accounts.magic import EMAIL
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
+from portal.errors import Forbidden, Invalid
 from portal.files import images
 from portal.files.storage import HEAD, sniff_content_type, store_stream
 from portal.settings import Settings
@@ -29,12 +30,6 @@ WELCOME_MAX = 1000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class SettingsFormError(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 @dataclass
 class PortalSettingsForm:
     portal_enabled: str = ""
@@ -45,10 +40,8 @@ class PortalSettingsForm:
 
 
 def require_admin(staff: Principal) -> None:
-    from litestar.exceptions import PermissionDeniedException
-
     if staff.role not in ("owner", "admin"):
-        raise PermissionDeniedException(detail="Only owners and admins can change the client portal settings.")
+        raise Forbidden("Only owners and admins can change the client portal settings.")
 
 
 async def current(staff: Principal) -> dict:
@@ -85,23 +78,14 @@ def _read_logo(upload: UploadFile, max_pixels: int) -> tuple[bytes | None, str]:
         return None, "The logo could not be read as an image: upload a PNG, JPEG, GIF or WebP file."
 
 
-async def save_settings(
-    settings: Settings, request: Request, staff: Principal, form: PortalSettingsForm, logo: UploadFile | None
-) -> None:
-    """Validate everything first; write nothing unless all of it is valid.
-
-    A logo is decoded (refused past ``settings.max_image_pixels``, before decoding) and
-    stored re-encoded as a PNG that fits in 1024 x 1024, never as the uploaded bytes.
-    """
-    require_admin(staff)
-    workspace = await current(staff)
-    full = allows(workspace["plan"], "branding_full")
+def validate_settings(form: PortalSettingsForm, plan: str) -> dict:
+    """The column values the form asks for (what ``plan`` allows), or ``Invalid`` with every field's error."""
     errors: dict[str, str] = {}
     welcome = clean_text(form.welcome_message, WELCOME_MAX + 1)
     if len(welcome) > WELCOME_MAX:
         errors["welcome_message"] = f"Keep the welcome message under {WELCOME_MAX} characters."
     values = {Workspace.portal_enabled: form.portal_enabled == "on", Workspace.welcome_message: welcome}
-    if full:
+    if allows(plan, "branding_full"):
         accent = (form.accent_color or "").strip().lower()
         if not HEX.match(accent):
             errors["accent_color"] = "Enter a colour like #2952cc."
@@ -112,17 +96,39 @@ async def save_settings(
         if len(sender) > 200 or any(ch in sender for ch in '<>"'):
             errors["sender_name"] = "Use a short name without < > or quotes."
         values.update({Workspace.accent_color: accent, Workspace.support_email: support, Workspace.sender_name: sender})
-    png = None
-    if logo is not None:
-        png, logo_error = await asyncio.to_thread(_read_logo, logo, settings.max_image_pixels)
-        if logo_error:
-            errors["logo"] = logo_error
     if errors:
-        raise SettingsFormError(errors)
+        raise Invalid(errors)
+    return values
+
+
+async def save_settings(
+    settings: Settings, request: Request, staff: Principal, form: PortalSettingsForm, logo: UploadFile | None
+) -> None:
+    """Validate everything first (fields and logo, every error at once); write nothing unless all is valid.
+
+    A logo is decoded (refused past ``settings.max_image_pixels``, before decoding) and
+    stored re-encoded as a PNG that fits in 1024 x 1024, never as the uploaded bytes.
+    """
+    require_admin(staff)
+    workspace = await current(staff)
+    errors: dict[str, str] = {}
+    try:
+        values = validate_settings(form, workspace["plan"])
+    except Invalid as exc:
+        errors, values = exc.errors, {}
+    png, logo_error = (await asyncio.to_thread(_read_logo, logo, settings.max_image_pixels)) if logo else (None, "")
+    if logo_error:
+        errors["logo"] = logo_error
+    if errors:
+        raise Invalid(errors)
+    await _save(settings, request, staff, values, png)
+
+
+async def _save(settings: Settings, request: Request, staff: Principal, values: dict, png: bytes | None) -> None:
     if png:
         stored = await store_stream(settings, staff.workspace_id, png, content_type=images.LOGO_TYPE,
                                     limit=len(png), thumbnail=False)
-        values.update({Workspace.portal_logo_sha256: stored.sha256, Workspace.portal_logo_type: images.LOGO_TYPE})
+        values = {**values, Workspace.portal_logo_sha256: stored.sha256, Workspace.portal_logo_type: images.LOGO_TYPE}
     await Workspace.update(values).where(Workspace.id == staff.workspace_id)
     await record("portal_settings_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
                  portal_enabled=values[Workspace.portal_enabled], logo_changed=bool(png))

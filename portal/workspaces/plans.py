@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.exceptions import PermissionDeniedException
+from portal.errors import Forbidden
 
 FEATURES: dict[str, frozenset[str]] = {
     # progress view, invoice payments and read-only deliverables are on every plan
@@ -29,4 +29,4 @@ def require(plan: str, feature: str) -> None:
     """Refuse (403 with a clear message) when ``plan`` does not include ``feature``."""
     if not allows(plan, feature):
         label = LABELS.get(feature, feature.replace("_", " ").capitalize())
-        raise PermissionDeniedException(detail=f"{label} is not included in the {plan.capitalize()} plan.")
+        raise Forbidden(f"{label} is not included in the {plan.capitalize()} plan.")

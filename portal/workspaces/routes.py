@@ -13,9 +13,10 @@ from litestar.params import Body
 from litestar.response import Template
 
 from portal.accounts.sessions import Principal
+from portal.errors import Invalid
 from portal.web.rendering import page, see_other
 from portal.workspaces import branding
-from portal.workspaces.branding import PortalSettingsForm, SettingsFormError
+from portal.workspaces.branding import PortalSettingsForm
 from portal.workspaces.plans import allows
 
 
@@ -58,7 +59,7 @@ async def save_portal_settings(
     logo = data.logo if isinstance(data.logo, UploadFile) and data.logo.filename else None
     try:
         await branding.save_settings(request.app.state.settings, request, staff, form, logo)
-    except SettingsFormError as exc:
+    except Invalid as exc:
         return await _page(request, staff, form, exc.errors)
     finally:
         if isinstance(data.logo, UploadFile):

@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import re
 
+from portal.errors import Conflict, Invalid, NotFound
 from portal.workspaces.tables import PLANS, Workspace
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-class WorkspaceError(ValueError):
-    """A workspace request that cannot be carried out, with a message for people."""
-
-
 def check_plan(plan: str) -> str:
     if plan not in PLANS:
-        raise WorkspaceError(f"plan must be one of {', '.join(PLANS)}, got {plan!r}")
+        raise Invalid({"plan": f"plan must be one of {', '.join(PLANS)}, got {plan!r}"})
     return plan
 
 
 async def create_workspace(slug: str, name: str, plan: str = "starter") -> int:
     slug = slug.strip().lower()
     if not SLUG.match(slug):
-        raise WorkspaceError(f"slug must be lowercase letters, digits and dashes (max 63), got {slug!r}")
+        raise Invalid({"slug": f"slug must be lowercase letters, digits and dashes (max 63), got {slug!r}"})
     if not name.strip():
-        raise WorkspaceError("name must not be empty")
+        raise Invalid({"name": "name must not be empty"})
     check_plan(plan)
     if await Workspace.exists().where(Workspace.slug == slug):
-        raise WorkspaceError(f"a workspace with slug {slug!r} exists already")
+        raise Conflict(f"a workspace with slug {slug!r} exists already")
     rows = await Workspace.insert(Workspace(slug=slug, name=name.strip(), plan=plan)).returning(Workspace.id)
     return rows[0]["id"]
 
@@ -42,4 +39,4 @@ async def set_plan(slug: str, plan: str) -> None:
     check_plan(plan)
     rows = await Workspace.update({Workspace.plan: plan}).where(Workspace.slug == slug).returning(Workspace.id)
     if not rows:
-        raise WorkspaceError(f"no workspace with slug {slug!r}")
+        raise NotFound(f"no workspace with slug {slug!r}")

@@ -7,12 +7,12 @@ import hashlib
 import json
 
 import pytest
-from litestar.exceptions import HTTPException
 
 from portal.accounts.sessions import Principal
 from portal.audit.tables import AuditEvent
 from portal.deliverables.services import decide
 from portal.deliverables.tables import Deliverable, DeliverableVersion, ReviewDecision
+from portal.errors import Conflict
 from portal.mail.tables import OutboxMessage
 from tests.factories import PNG_1PX, make_deliverable, make_staff
 from tests.fixtures import post_form, sign_in_client
@@ -110,9 +110,8 @@ async def test_concurrent_approve_and_request_changes_give_exactly_one_decision(
         return_exceptions=True,
     )
     winners = [r for r in results if r is None]
-    losers = [r for r in results if isinstance(r, HTTPException)]
+    losers = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1 and len(losers) == 2, results
-    assert all(loser.status_code == 409 for loser in losers)
     decisions = await ReviewDecision.select(ReviewDecision.decision)
     assert len(decisions) == 1 and await status_of(deliverable) == decisions[0]["decision"]
     assert await OutboxMessage.count() == 1  # one email for the one decision
@@ -126,10 +125,10 @@ async def test_the_unique_version_column_refuses_a_second_decision(world, settin
         deliverable=deliverable, version=version["id"], decision="changes_requested", actor_email="x@example.com",
         content_sha256="0" * 64,
     ))
-    with pytest.raises(HTTPException) as refused:
+    with pytest.raises(Conflict) as refused:
         await decide(settings, alice(world), plan="growth", project_id=world.project_a, deliverable_id=deliverable,
                      decision="approved", version=1, comment="")
-    assert refused.value.status_code == 409 and "just recorded" in refused.value.detail
+    assert "just recorded" in refused.value.message
     assert await ReviewDecision.count() == 1 and await status_of(deliverable) == "ready_for_review"
     assert await OutboxMessage.count() == 0
 

@@ -11,7 +11,7 @@ import pytest
 
 from portal import clock
 from portal.accounts.magic import process_sign_in_requests
-from portal.accounts.sessions import Principal
+from portal.accounts.sessions import TOUCH_EVERY, Principal
 from portal.accounts.tables import ClientUser, LoginToken, SignInRequest, UserSession
 from portal.accounts.tokens import issue_token
 from portal.app import create_app
@@ -154,17 +154,39 @@ async def test_expired_access_shows_when_it_ended(http, world, settings):
     assert await OutboxMessage.count() == 0
 
 
-async def test_idle_and_absolute_timeouts(http, world, monkeypatch, settings):
+async def test_a_session_unused_for_the_idle_limit_ends(http, world, monkeypatch, settings):
     await sign_in_client(http, world.workspace, world.alice)
-    move_clock(monkeypatch, dt.timedelta(minutes=settings.session_idle_minutes + 1))
-    assert (await http.get("/p/acme/")).status_code == 303
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    move_clock(monkeypatch, idle - dt.timedelta(minutes=1))  # just inside the window: alive, and touched
+    assert (await http.get("/p/acme/")).status_code == 200
     monkeypatch.undo()
-    await sign_in_client(http, world.workspace, world.alice)
-    for day in range(1, settings.session_max_days + 1):  # used daily, yet it ends
-        move_clock(monkeypatch, dt.timedelta(days=day))
-        status = (await http.get("/p/acme/")).status_code
-        monkeypatch.undo()
-    assert status == 303
+    move_clock(monkeypatch, 2 * idle)  # idle + 1 minute after that last request
+    assert (await http.get("/p/acme/")).status_code == 303
+    assert await UserSession.count() == 0
+
+
+async def test_a_session_in_constant_use_still_ends_at_its_absolute_limit(world, monkeypatch, settings):
+    # Two days' lifetime keeps the loop short; requests every half idle window (far more
+    # than TOUCH_EVERY apart, so each one moves last_seen_at) keep the idle check passing.
+    short = dataclasses.replace(settings, session_max_days=2)
+    transport = httpx.ASGITransport(app=create_app(short), client=("198.51.100.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        await sign_in_client(client, world.workspace, world.alice)
+        step = dt.timedelta(minutes=short.session_idle_minutes) / 2
+        lifetime = dt.timedelta(days=short.session_max_days)
+        assert step > TOUCH_EVERY
+        elapsed = step
+        while elapsed < lifetime:
+            move_clock(monkeypatch, elapsed)
+            assert (await client.get("/p/acme/")).status_code == 200, f"ended early, after {elapsed}"
+            monkeypatch.undo()
+            elapsed += step
+        session = await UserSession.select(UserSession.created_at, UserSession.last_seen_at).first()
+        assert session["last_seen_at"] - session["created_at"] >= lifetime - step  # really in use until now
+
+        move_clock(monkeypatch, lifetime + dt.timedelta(minutes=1))  # inside the idle window, past the end
+        assert (await client.get("/p/acme/")).status_code == 303
+        assert await UserSession.count() == 0
 
 
 async def test_sign_out_everywhere_ends_every_session(http, world):
@@ -306,7 +328,7 @@ async def test_staff_are_invited_to_the_studio_with_a_role(http, world):
     mia = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
     await sign_in_staff(mia, world.workspace, member_id)
     refused = await post_form(mia, "/studio/team", {"email": "z@acme.example", "name": "", "role": "member"})
-    assert refused.status_code == 400 and "Only owners and admins" in refused.text
+    assert refused.status_code == 403 and "Only owners and admins" in refused.text
     assert await StaffMember.count().where(StaffMember.email == "z@acme.example") == 0
 
 

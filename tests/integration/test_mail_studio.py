@@ -88,7 +88,7 @@ async def test_send_again_queues_a_failed_email_with_fresh_attempts(http, settin
 
     # Only a failed email can be sent again: now it is queued, a second click changes nothing.
     again = await post_form(http, f"/studio/outbox/{failed}/retry")
-    assert again.status_code == 400
+    assert again.status_code == 409  # a conflict with its state, shown on the message page
     assert 'data-testid="form-error"' in again.text
 
 

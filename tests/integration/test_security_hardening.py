@@ -112,16 +112,16 @@ async def test_an_admin_cannot_demote_or_remove_the_owner(http, world):
     await sign_in_staff(http, world.workspace, admin)
 
     demote = await post_form(http, f"/studio/team/{world.staff}/role", {"role": "member"})
-    assert demote.status_code == 400 and "Only an owner" in demote.text
+    assert demote.status_code == 403 and "Only an owner" in demote.text
     # The old way in: re-inviting the owner's email with another role.
     reinvite = await post_form(http, "/studio/team", {"email": "olivia@acme.example", "name": "", "role": "member"})
-    assert reinvite.status_code == 400 and "Only an owner" in reinvite.text
+    assert reinvite.status_code == 403 and "Only an owner" in reinvite.text
     remove = await post_form(http, f"/studio/team/{world.staff}/remove")
-    assert remove.status_code == 400 and "Only an owner" in remove.text
+    assert remove.status_code == 403 and "Only an owner" in remove.text
     promote_self = await post_form(http, f"/studio/team/{admin}/role", {"role": "owner"})
-    assert promote_self.status_code == 400
+    assert promote_self.status_code == 403
     invite_owner = await post_form(http, "/studio/team", {"email": "eve@evil.example", "name": "", "role": "owner"})
-    assert invite_owner.status_code == 400
+    assert invite_owner.status_code == 403
 
     assert await _role(world.staff) == ("owner", True)
     assert await _role(admin) == ("admin", True)
@@ -153,7 +153,8 @@ async def test_an_admin_manages_members_and_every_change_is_audited(http, world)
 async def test_the_last_owner_can_be_neither_demoted_nor_removed(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     demote_self = await post_form(http, f"/studio/team/{world.staff}/role", {"role": "admin"})
-    assert demote_self.status_code == 400 and "at least one owner" in demote_self.text
+    assert demote_self.status_code == 409 and "at least one owner" in demote_self.text
+    assert 'data-testid="team-list"' in demote_self.text  # the team page again, with the reason
     assert await _role(world.staff) == ("owner", True)
 
     # With a second owner, an owner may step down; the remaining one is then the last.
@@ -162,8 +163,8 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(http, world):
     assert await _role(world.staff) == ("admin", True)
     other = other_client(http)
     await sign_in_staff(other, world.workspace, second)
-    assert (await post_form(other, f"/studio/team/{second}/role", {"role": "member"})).status_code == 400
-    assert (await post_form(other, f"/studio/team/{second}/remove")).status_code == 400  # yourself
+    assert (await post_form(other, f"/studio/team/{second}/role", {"role": "member"})).status_code == 409
+    assert (await post_form(other, f"/studio/team/{second}/remove")).status_code == 409  # yourself
     assert await _role(second) == ("owner", True)
 
 
