@@ -74,9 +74,9 @@ _LIST_SQL = (
 
 _PAGE_SQL = (
     f'SELECT {column_list(_SUMMARY_COLUMNS, "i.")},'
-    ' i."notes", i."paid_at", o."name" AS "billed_to", w."stripe_secret_key" AS "stripe_key"'
+    ' i."notes", i."paid_at", o."name" AS "billed_to"'
     ' FROM "invoice" i JOIN "project" p ON p."id" = i."project"'
-    ' JOIN "client_organisation" o ON o."id" = p."organisation" JOIN "workspace" w ON w."id" = i."workspace"'
+    ' JOIN "client_organisation" o ON o."id" = p."organisation"'
     ' WHERE i."id" = {} AND i."project" = {} AND i."workspace" = {} AND i."status" IN ('
     + ", ".join("{}" for _ in CLIENT_VISIBLE) + ")"
 )
@@ -113,8 +113,5 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
         notes=row["notes"],
         paid_at=row["paid_at"] if row["status"] == "paid" else None,
         billed_to=row["billed_to"],
-        # Only whether a key exists leaves this function, never the key itself.
-        online_payment=bool(row["stripe_key"]),
-        pay_url=f"{summary.url}/pay",
     )
     return InvoicePage(project_header(project), detail)

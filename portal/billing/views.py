@@ -41,8 +41,6 @@ class InvoiceDetail:
     notes: str
     paid_at: dt.datetime | None
     billed_to: str
-    online_payment: bool  # the workspace has Stripe set up
-    pay_url: str
 
 
 @dataclass(frozen=True)

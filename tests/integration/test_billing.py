@@ -98,23 +98,16 @@ async def _pay_area(http, world, invoice: int) -> str:
     return html[html.index('data-testid="pay-area"'):]
 
 
-async def test_the_pay_button_shows_only_on_sent_and_overdue_invoices_with_stripe(http, world):
+async def test_no_pay_button_until_online_payment_exists_and_no_key_on_the_page(http, world):
+    """Payments (Stripe Checkout) are not built yet: no page offers a form to a route that does not exist."""
     await Workspace.update({Workspace.stripe_secret_key: "sk_test_123"}).where(Workspace.id == world.workspace)
-    invoices = {
-        status: await make_invoice(world.workspace, world.project_a, f"INV-{status}", stored, due_in_days=due)
-        for status, stored, due in (
-            ("sent", "sent", 10), ("overdue", "sent", -1), ("draft", "draft", 10), ("paid", "paid", -1),
-        )
-    }
+    invoice = await make_invoice(world.workspace, world.project_a, "INV-sent", "sent", due_in_days=10)
     await sign_in_client(http, world.workspace, world.alice)
-    for status, invoice in invoices.items():
-        area = await _pay_area(http, world, invoice)
-        has_button = 'data-testid="pay-button"' in area
-        assert has_button == (status in ("sent", "overdue")), status
-        assert NOT_SET_UP not in area
-        if has_button:
-            assert f'action="{tab_url(world)}/{invoice}/pay"' in area and "Pay $1,000.00" in area
-    assert "sk_test_123" not in (await http.get(f"{tab_url(world)}/{invoices['sent']}")).text
+    page = (await http.get(f"{tab_url(world)}/{invoice}")).text
+    area = page[page.index('data-testid="pay-area"'):]
+    assert 'data-testid="pay-button"' not in area and "/pay" not in area
+    assert NOT_SET_UP in area
+    assert "sk_test_123" not in page
 
 
 async def test_without_stripe_the_pay_area_says_how_to_pay(http, world):
