@@ -97,7 +97,7 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
         return None
     current = clock.now()
     idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
-    if row["last_seen_at"] + idle_limit <= current:  # MUTANT
+    if row["expires_at"] <= current or row["last_seen_at"] + idle_limit <= current:
         await UserSession.delete().where(UserSession.id == row["id"])
         return None
     if row["staff"]:
