@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from portal.db import count_queries
 from portal.deliverables.tables import Deliverable
 from portal.workspaces.tables import Workspace
@@ -101,6 +103,51 @@ async def test_the_detail_shows_history_thread_and_buttons_when_ready(http, worl
     assert 'data-testid="confirm-approve"' in page and 'data-testid="request-changes"' in page
 
 
+REVIEW_CONTROLS = ('data-testid="review-actions"', 'data-testid="approve-form"', 'data-testid="confirm-approve"',
+                   'data-testid="request-changes-form"', 'data-testid="request-changes"')
+
+
+async def detail_page(http, url: str) -> str:
+    """A real detail page (200, the deliverable rendered), never an error page."""
+    response = await http.get(url)
+    assert response.status_code == 200, (url, response.text[:300])
+    assert 'data-testid="deliverable-detail"' in response.text
+    return response.text
+
+
+def review_controls_in(page: str) -> list[str]:
+    return [marker for marker in REVIEW_CONTROLS if marker in page]
+
+
+@pytest.mark.parametrize("status", ["approved", "changes_requested"])
+async def test_a_deliverable_already_decided_offers_no_review(http, world, settings, status):
+    deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Poster", status)
+    await sign_in_client(http, world.workspace, world.alice)
+    page = await detail_page(http, f"{tab_url(world)}/{deliverable}")
+    assert review_controls_in(page) == []
+    assert "waiting for your review" not in page  # nor the pointer to a version under review
+
+
+async def test_an_earlier_version_offers_no_review_only_a_link_to_the_current_one(http, world, settings):
+    from portal.deliverables.tables import DeliverableVersion
+    from tests.factories import insert
+
+    deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
+    first = await DeliverableVersion.select().where(DeliverableVersion.deliverable == deliverable).first()
+    await insert(DeliverableVersion(**{**{k: v for k, v in first.items() if k != "id"}, "number": 2}))
+    await Deliverable.update({Deliverable.current_version: 2}).where(Deliverable.id == deliverable)
+    await sign_in_client(http, world.workspace, world.alice)
+    url = f"{tab_url(world)}/{deliverable}"
+
+    earlier = await detail_page(http, f"{url}?version=1")
+    assert "Version 1 of 2" in earlier and review_controls_in(earlier) == []
+    assert "Version 2 is waiting for your review" in earlier
+    # The same deliverable at its current version is reviewable: the guard, not the data, hid them.
+    current = await detail_page(http, url)
+    assert review_controls_in(current) == list(REVIEW_CONTROLS)
+    assert 'name="version" value="2"' in current
+
+
 async def test_starter_plan_is_read_only_and_refuses_decisions(http, world, settings):
     await Workspace.update({Workspace.plan: "starter"}).where(Workspace.id == world.workspace)
     deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
@@ -110,6 +157,7 @@ async def test_starter_plan_is_read_only_and_refuses_decisions(http, world, sett
     assert 'data-testid="viewer-image"' in page
     detail = page.split('data-testid="deliverable-detail"')[1].split("</article>")[0]
     assert "<button" not in detail
+    assert review_controls_in(page) == []
     assert 'data-testid="read-only-note"' in page
     for action, data in (("approve", {"version": "1"}), ("request-changes", {"version": "1", "comment": "No"})):
         response = await post_form(http, f"{url}/{action}", data)

@@ -254,8 +254,16 @@ async def test_staff_of_another_workspace_cannot_manage_access(http, world):
     outsider = await make_staff(other_ws, "eve@other.example")
     await sign_in_staff(http, other_ws, outsider)
     assert (await http.get(f"/studio/projects/{world.project_a}/access")).status_code == 404
-    response = await post_form(http, f"/studio/projects/{world.project_a}/access", {"email": "x@y.example"})
-    assert response.status_code == 404
+    tables = (ClientUser, ProjectAccess, LoginToken, OutboxMessage)
+    before = {table.__name__: await table.count() for table in tables}
+    for email in ("x@y.example", "alice@northwind.example"):  # a newcomer, and Alice renewed by an outsider
+        response = await post_form(http, f"/studio/projects/{world.project_a}/access",
+                                   {"email": email, "name": "Eve's pick", "expires_on": ""})
+        assert response.status_code == 404, email
+    # A 404 after the writes would still have leaked a user, a grant and a link into acme.
+    assert {table.__name__: await table.count() for table in tables} == before
+    alice = await ClientUser.select(ClientUser.name).where(ClientUser.id == world.alice).first()
+    assert alice["name"] == "Alice Andrews"
 
 
 def test_principal_display_name_falls_back_to_email():
@@ -336,8 +344,18 @@ async def test_removing_a_team_member_ends_their_sessions(http, world):
     from tests.factories import make_staff
 
     member_id = await make_staff(world.workspace, "sam@acme.example", role="member")
-    sam = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
-    await sign_in_staff(sam, world.workspace, member_id)
+    sam_laptop = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    sam_phone = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_staff(sam_laptop, world.workspace, member_id)
+    await sign_in_staff(sam_phone, world.workspace, member_id)
     await sign_in_staff(http, world.workspace, world.staff)
+    assert await UserSession.count().where(UserSession.staff == member_id) == 2
+
     assert (await post_form(http, f"/studio/team/{member_id}/remove")).status_code == 303
-    assert (await sam.get("/studio/")).status_code == 303
+    # Counted, not probed: load_session already refuses an inactive member, so a request
+    # with Sam's old cookie would fail even if the rows were left behind.
+    assert await UserSession.count().where(UserSession.staff == member_id) == 0
+    assert (await sam_laptop.get("/studio/")).status_code == 303
+    # Olivia, who removed him, stays signed in.
+    assert await UserSession.count().where(UserSession.staff == world.staff) == 1
+    assert (await http.get("/studio/")).status_code == 200

@@ -49,6 +49,8 @@ class Inbox:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list = []
         self.lock = threading.Lock()
+        #: Set when a message arrives (the server runs in its own thread: a threading.Event).
+        self.received = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nobody@"):
@@ -60,6 +62,7 @@ class Inbox:
         with self.lock:
             self.envelopes.append(envelope)
             self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        self.received.set()
         return "250 Message accepted"
 
 
@@ -294,19 +297,32 @@ def test_smtp_url_schemes_and_default_ports():
     assert parse_smtp_url("smtp+plain://relay").port == 25
 
 
+def signal_when_idle(worker: OutboxWorker) -> asyncio.Event:
+    """An event set once the worker's round is over and it waits for a wake-up or its poll."""
+    idle = asyncio.Event()
+    wake = worker._wake
+    wait_for_wake = wake.wait
+
+    async def wait() -> bool:
+        idle.set()
+        return await wait_for_wake()
+
+    wake.wait = wait
+    return idle
+
+
 async def test_the_worker_wakes_when_mail_is_queued_and_stops_cleanly(settings, workspace, smtp_server):
     controller, inbox = smtp_server
     smtp = with_smtp(settings, f"smtp+plain://127.0.0.1:{controller.port}")
-    # A long poll: only the wake-up from enqueue_email can make it deliver quickly.
+    # A long poll: only the wake-up from enqueue_email can make it deliver within the test.
     worker = OutboxWorker(smtp, worker_id="app-worker", poll_seconds=60)
+    idle = signal_when_idle(worker)
     worker.start()
     try:
-        await asyncio.sleep(0.1)  # let it go idle
+        # Queued only once the worker is idle, so its first round cannot pick the message up.
+        await asyncio.wait_for(idle.wait(), 5)
         message_id = await queue_invite(smtp, workspace)
-        for _ in range(100):
-            if inbox.messages:
-                break
-            await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(inbox.received.wait, 5), "not delivered: the worker was not woken"
         assert len(inbox.messages) == 1
     finally:
         await asyncio.wait_for(worker.stop(), 5)
