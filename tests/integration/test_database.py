@@ -34,14 +34,49 @@ async def test_composite_unique_keys_hold(db):
         await StaffMember.insert(StaffMember(workspace=workspace, email="same@acme.example"))
 
 
-async def test_every_sqlite_connection_is_configured(db):
+async def _postgres_queries_run_on_the_pool_the_lifespan_opens(db, settings, monkeypatch) -> None:
+    """Both query paths (``fetch`` and Piccolo's) run on connections of the app's pool,
+    and no query opens a connection of its own."""
+    from portal.app import create_app
+
+    await db.close_pool()  # the test fixture's pool: the app's lifespan must open its own
+    assert db.pool is None
+    opened: list[str] = []
+    open_connection = db.get_new_connection
+
+    async def counted_connection():
+        opened.append("a connection outside the pool")
+        return await open_connection()
+
+    monkeypatch.setattr(db, "get_new_connection", counted_connection)
+    async with create_app(settings).lifespan():
+        pool = db.pool
+        assert pool is not None, "the lifespan opened no pool"
+        # Hold every connection of the pool at once to learn their server pids (the
+        # lifespan's pool has a fixed size: asyncpg's min_size == max_size by default).
+        held = [await pool.acquire() for _ in range(pool.get_size())]
+        pool_pids = {connection.get_server_pid() for connection in held}
+        for connection in held:
+            await pool.release(connection)
+        pids = [
+            (await fetch("SELECT pg_backend_pid() AS pid"))[0]["pid"],  # portal's plain-SQL path
+            (await fetch("SELECT pg_backend_pid() AS pid"))[0]["pid"],
+            (await Workspace.raw("SELECT pg_backend_pid() AS pid"))[0]["pid"],  # Piccolo's path
+            (await Workspace.raw("SELECT pg_backend_pid() AS pid"))[0]["pid"],
+        ]
+        # A connection per query would show backends that are not the pool's, and open them here.
+        assert set(pids) <= pool_pids, (pids, pool_pids)
+        assert opened == []
+        assert (await Workspace.raw("SELECT current_setting('default_transaction_isolation') AS isolation")) == [
+            {"isolation": "read committed"}]
+    assert db.pool is None  # and the lifespan closed it again
+
+
+async def test_every_connection_is_configured(db, settings, monkeypatch):
     if IS_POSTGRES:
         # PostgreSQL needs no per-connection PRAGMAs; what matters there is that queries
         # run through the pool opened for the app (not a connection per query).
-        assert engine().pool is not None
-        rows = await Workspace.raw("SELECT current_setting('default_transaction_isolation') AS isolation")
-        assert rows == [{"isolation": "read committed"}]
-        assert engine().pool.get_size() >= 1
+        await _postgres_queries_run_on_the_pool_the_lifespan_opens(db, settings, monkeypatch)
         return
 
     pragmas = (
@@ -79,7 +114,7 @@ async def test_fetch_reads_plain_sql_with_placeholders_and_sees_its_transaction(
     with count_queries() as statements:
         rows = await fetch('SELECT "slug", "name" FROM "workspace" WHERE "slug" IN ({}, {}) ORDER BY "slug"', "one", "two")
     assert rows == [{"slug": "one", "name": "One"}, {"slug": "two", "name": "Two"}]
-    assert len(statements) == 1
+    assert len(statements) == 1  # one fetch() is one statement: no query builder, no extra round trip
     with pytest.raises(RuntimeError):  # the transaction is rolled back, nothing stays
         async with engine().write_transaction():
             await Workspace.update({Workspace.name: "Renamed"}).where(Workspace.slug == "one")

@@ -121,7 +121,11 @@ async def test_a_new_version_after_changes_requested_goes_back_to_work_in_progre
     row = await Deliverable.select().where(Deliverable.id == deliverable).first()
     assert row["status"] == "in_progress" and row["current_version"] == 2
     assert (await post_form(http, f"{url}/ready")).status_code == 303
+    row = await Deliverable.select().where(Deliverable.id == deliverable).first()
+    assert row["status"] == "ready_for_review" and row["current_version"] == 2  # version 2 is now up for review
     assert (await post_form(http, f"{url}/edit", {"title": "Poster, brighter", "description": "v2"})).status_code == 303
+    row = await Deliverable.select().where(Deliverable.id == deliverable).first()
+    assert (row["title"], row["description"], row["status"]) == ("Poster, brighter", "v2", "ready_for_review")
     assert (await post_form(http, f"{url}/delete")).status_code == 303
     assert await Deliverable.count() == 0
 
@@ -144,6 +148,10 @@ async def test_studio_routes_are_404_for_another_workspaces_staff(http, world, s
     ):
         assert response.status_code == 404, response.request.url
     assert await Deliverable.count() == 1 and await OutboxMessage.count() == 0
+    # A 404 after a write would still have renamed, readied or versioned Olivia's deliverable.
+    row = await Deliverable.select().where(Deliverable.id == deliverable).first()
+    assert (row["title"], row["status"], row["current_version"]) == ("Poster", "draft", 1)
+    assert await DeliverableVersion.count().where(DeliverableVersion.deliverable == deliverable) == 1
 
 
 async def test_uploads_over_the_size_limit_are_refused(world, settings):

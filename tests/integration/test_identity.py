@@ -241,10 +241,33 @@ async def test_revoking_in_the_studio_signs_the_client_out(http, world):
     await sign_in_client(client, world.workspace, world.alice)
     await sign_in_staff(http, world.workspace, world.staff)
     grant = await ProjectAccess.select(ProjectAccess.id).where(ProjectAccess.client_user == world.alice).first()
+    assert await UserSession.count().where(UserSession.client_user == world.alice) == 1
     response = await post_form(http, f"/studio/projects/{world.project_a}/access/{grant['id']}/revoke")
     assert response.status_code == 303
+    revoked = await ProjectAccess.select(ProjectAccess.revoked_at).where(ProjectAccess.id == grant["id"]).first()
+    assert revoked["revoked_at"] is not None
+    # Counted: a client without live access is refused on every request anyway, so the
+    # old cookie failing does not prove the session was ended.
+    assert await UserSession.count().where(UserSession.client_user == world.alice) == 0
     assert (await client.get("/p/acme/")).status_code == 303
     assert await AuditEvent.count().where(AuditEvent.action == "grant_revoked") == 1
+
+
+async def test_revoking_one_of_two_projects_keeps_the_client_signed_in_to_the_other(http, world):
+    from tests.factories import grant, make_project
+
+    second = await make_project(world.workspace, world.org_a, "Northwind app", status="active")
+    await grant(world.workspace, second, world.alice)
+    client = httpx.AsyncClient(transport=http._transport, base_url="http://127.0.0.1:8000")
+    await sign_in_client(client, world.workspace, world.alice)
+    await sign_in_staff(http, world.workspace, world.staff)
+    website = await ProjectAccess.select(ProjectAccess.id).where(
+        ProjectAccess.client_user == world.alice, ProjectAccess.project == world.project_a).first()
+    response = await post_form(http, f"/studio/projects/{world.project_a}/access/{website['id']}/revoke")
+    assert response.status_code == 303
+    assert await UserSession.count().where(UserSession.client_user == world.alice) == 1
+    home = await client.get("/p/acme/")
+    assert home.status_code == 200 and "Northwind app" in home.text and "Northwind website" not in home.text
 
 
 async def test_staff_of_another_workspace_cannot_manage_access(http, world):

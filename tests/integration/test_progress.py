@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from portal.clientarea.views import project_list
 from portal.db import count_queries
 from portal.projects.progress import progress_for
@@ -55,7 +57,23 @@ async def test_home_query_count_does_not_grow_with_projects(http, world):
     assert len(many) == len(few), (few, many)
 
 
-async def test_project_list_uses_a_fixed_number_of_queries(world):
-    with count_queries() as statements:
+def tables_read(statements: list[str]) -> list[str]:
+    return [re.search(r'FROM "(\w+)"', statement).group(1) for statement in statements]
+
+
+async def test_project_list_asks_once_for_each_kind_of_data_whatever_the_number_of_projects(world):
+    # A card needs the project row, its task counts (percent) and its milestones
+    # (deadlines): one statement for each, for all the projects at once.
+    needed = ["project", "task", "milestone"]
+    with count_queries() as two_projects:
         cards = await project_list([world.project_a, world.project_b])
-    assert len(cards) == 2 and len(statements) == 3
+    assert len(cards) == 2 and tables_read(two_projects) == needed
+    ids = [world.project_a, world.project_b]
+    for i in range(10):
+        ids.append(await make_project(world.workspace, world.org_a, f"Extra {i}"))
+        await make_milestone(ids[-1], f"M{i}", due_in_days=i)
+        await make_task(world.workspace, ids[-1], f"T{i}", status="done")
+    with count_queries() as twelve_projects:
+        cards = await project_list(ids)
+    assert len(cards) == 12 and tables_read(twelve_projects) == needed  # not one more per project
+    assert all(card.progress.percent == 100 for card in cards if card.name.startswith("Extra"))
