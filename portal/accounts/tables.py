@@ -8,6 +8,8 @@ from piccolo.table import Table
 from portal.workspaces.tables import Workspace
 
 STAFF_ROLES = ("owner", "admin", "member")
+#: The roles that manage the workspace: its team, settings and emails.
+MANAGERS = ("owner", "admin")
 TOKEN_PURPOSES = ("login", "invite")
 SIGN_IN_AREAS = ("portal", "studio")
 

@@ -17,7 +17,7 @@ from litestar import Request
 
 from portal.accounts.magic import normalise_email
 from portal.accounts.sessions import Principal, end_all_sessions
-from portal.accounts.tables import STAFF_ROLES, StaffMember
+from portal.accounts.tables import MANAGERS, STAFF_ROLES, StaffMember
 from portal.accounts.tokens import issue_token
 from portal.audit.services import record
 from portal.db import engine, for_update
@@ -25,7 +25,6 @@ from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.mail.outbox import enqueue_email
 from portal.settings import Settings
 
-MANAGERS = ("owner", "admin")
 LAST_OWNER = "The workspace needs at least one owner: make someone else owner first."
 
 

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 
 from portal.accounts.grants import access_state
 from portal.accounts.sessions import Principal, cookie_name, end_session, load_session
+from portal.accounts.tables import MANAGERS
 from portal.errors import Forbidden
 from portal.projects.access import visible_project_ids
 from portal.web.tenancy import PortalSite
@@ -67,8 +68,6 @@ async def provide_staff(request: Request) -> Principal:
         raise LoginRequired("/studio/login")
     return principal
 
-
-MANAGERS = ("owner", "admin")
 
 
 async def owners_and_admins(connection, _handler) -> None:

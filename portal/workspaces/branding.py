@@ -15,6 +15,7 @@ from litestar.datastructures import UploadFile
 
 from portal.accounts.magic import EMAIL
 from portal.accounts.sessions import Principal
+from portal.accounts.tables import MANAGERS
 from portal.audit.services import record
 from portal.errors import Forbidden, Invalid
 from portal.files import images
@@ -40,7 +41,7 @@ class PortalSettingsForm:
 
 
 def require_admin(staff: Principal) -> None:
-    if staff.role not in ("owner", "admin"):
+    if staff.role not in MANAGERS:
         raise Forbidden("Only owners and admins can change the client portal settings.")
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import IS_POSTGRES, TEST_ENV, empty_all_tables, run_in_thread
+from tests.conftest import IS_POSTGRES, empty_all_tables, run_in_thread
+from tests.servers import LiveServer, free_port, start_server  # noqa: F401  (used by the browser tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
@@ -46,12 +41,6 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_db(work):
     """Run an async database job from a synchronous browser test."""
 
@@ -67,52 +56,6 @@ def run_db(work):
             await db.close_pool()
 
     return run_in_thread(main)
-
-
-class LiveServer:
-    def __init__(self, url: str, env: dict[str, str]) -> None:
-        self.url = url
-        self.env = env
-
-    def cli(self, *args: str) -> str:
-        """Run a `portal` command against the server's database; return its output."""
-        result = subprocess.run(
-            [sys.executable, "-m", "portal.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-
-@contextlib.contextmanager
-def start_server(name: str, extra_env: dict[str, str] | None = None, workers: int = 1):
-    """Run `portal serve` (uvicorn) on a free port against the test database."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_LOG_LEVEL": "WARNING", **(extra_env or {})}
-    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / f"server-{name}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--server", "uvicorn", "--workers", str(workers), "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: see {log.name}")
-            time.sleep(0.1)
-        yield LiveServer(url, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

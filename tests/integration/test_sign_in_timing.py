@@ -31,10 +31,9 @@ from portal.audit.tables import AuditEvent
 from portal.db import count_queries
 from portal.mail.tables import OutboxMessage
 from portal.workspaces.tables import Workspace
-from tests.conftest import TEST_ENV
 from tests.factories import grant, insert, make_client, make_staff, make_workspace
 from tests.fixtures import csrf_token, post_form
-from tests.integration.test_mail_delivery import free_port
+from tests.servers import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = "alice@northwind.example"
@@ -351,28 +350,6 @@ def _pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / "server-sign-in-timing.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--server", "uvicorn", "--workers", "1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    if SERVER_CPU is not None:  # at once, before the server starts any thread (they inherit it)
-        os.sched_setaffinity(process.pid, {SERVER_CPU})
-    process.log = log  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: see {log.name}")
-        time.sleep(0.1)
-
-
 def _measure(url: str, order: list[str]) -> dict[str, list[float]]:
     """POST the login form once per entry of ``order``; latencies in seconds by email."""
     _pin(CLIENT_CPU)  # this thread only: it is a worker thread of asyncio.to_thread
@@ -396,28 +373,21 @@ def _measure(url: str, order: list[str]) -> dict[str, list[float]]:
 
 async def test_known_and_unknown_emails_take_the_same_time(world, settings, db):
     await db.close_pool()  # the server process takes the database from here
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_LOG_LEVEL": "WARNING",
-           "PORTAL_RATE_LIMIT_PER_EMAIL": "10000", "PORTAL_RATE_LIMIT_PER_IP": "100000"}
+    running = start_server("sign-in-timing", {"PORTAL_RATE_LIMIT_PER_EMAIL": "10000", "PORTAL_RATE_LIMIT_PER_IP": "100000"},
+                           cpu=SERVER_CPU)
     seed = random.randrange(2**32)
     order = [KNOWN] * SAMPLES + [UNKNOWN] * SAMPLES
     random.Random(seed).shuffle(order)
-    server = await asyncio.to_thread(_start_server, env, port)
+    server = await asyncio.to_thread(running.__enter__)
     try:
-        latencies = await asyncio.to_thread(_measure, url, order)
+        latencies = await asyncio.to_thread(_measure, server.url, order)
         # the server's own worker really did the known email's work, in the background
         for _ in range(250):
             if await OutboxMessage.count() == SAMPLES + WARM_UP // 2:
                 break
             await asyncio.sleep(0.02)
     finally:
-        server.terminate()
-        try:
-            await asyncio.to_thread(server.wait, 10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        server.log.close()
+        await asyncio.to_thread(running.__exit__, None, None, None)
 
     known, unknown = latencies[KNOWN], latencies[UNKNOWN]
     _, p = mann_whitney_u(known, unknown)

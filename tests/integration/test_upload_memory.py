@@ -13,9 +13,6 @@ import asyncio
 import hashlib
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +21,9 @@ import pytest
 
 from portal.deliverables.tables import DeliverableVersion
 from portal.files.tables import ProjectFile, StoredFile
-from tests.conftest import TEST_ENV
 from tests.factories import make_deliverable
 from tests.fixtures import csrf_token, sign_in_staff
+from tests.servers import LiveServer, start_server
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/PID/status")
 
@@ -35,12 +32,6 @@ MB = 1024 * 1024
 #: Allowed growth of the server's peak RSS for one 200 MB upload.
 MAX_GROWTH = 50 * MB
 _REPORT = os.environ.get("PORTAL_MEMORY_REPORT")  # a file to append the measured figures to
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -55,9 +46,11 @@ def _temp_files(blob_dir: Path) -> list[str]:
 
 
 class Server:
-    def __init__(self, process: subprocess.Popen, url: str) -> None:
-        self.process = process
-        self.url = url
+    """The server and the memory of its one process (the worker)."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.process = live.process
+        self.url = live.url
 
     @property
     def peak(self) -> int:
@@ -71,35 +64,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(settings):
     """One server for this module's tests (each test still gets empty tables from ``db``)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **TEST_ENV, "PORTAL_BASE_URL": url, "PORTAL_MAX_UPLOAD_MB": "250",
-           "PORTAL_LOG_LEVEL": "WARNING"}
-    log = open(Path(TEST_ENV["PORTAL_DATA_DIR"]).parent / "server-upload-memory.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "portal.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: see {log.name}")
-            time.sleep(0.1)
-        yield Server(process, url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with start_server("upload-memory", {"PORTAL_MAX_UPLOAD_MB": "250"}) as live:
+        yield Server(live)
 
 
 class Body:
