@@ -14,14 +14,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 
-from portal.accounts import oidc_routes
-from portal.accounts.routes import PORTAL_HANDLERS, STUDIO_HANDLERS
-from portal.clientarea.routes import portal_router
-from portal.db import engine
+from portal.db import engine, ping
 from portal.errors import DomainError
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
-from portal.studio.routes import studio_router
 from portal.web import filters
 from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.bounds import path_integer_bounds_middleware
@@ -29,6 +25,7 @@ from portal.web.csrf import csrf_middleware
 from portal.web.errors import domain_error_handler, http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
+from portal.web.sites import portal_router, studio_routers
 from portal.web.static import favicon, static_file
 from portal.web.tenancy import PortalUnavailable
 from portal.web.uploads import limit_upload_size
@@ -41,7 +38,7 @@ TEMPLATES = ROOT / "templates"
 async def healthz() -> Response:
     """Liveness and database check for container health probes."""
     try:
-        await engine().run_ddl("SELECT 1")
+        await ping()
     except Exception as exc:  # the probe reports, it must not raise
         return Response({"status": "error", "database": type(exc).__name__}, status_code=503, media_type=MediaType.JSON)
     return Response({"status": "ok", "database": "ok"}, media_type=MediaType.JSON)
@@ -97,10 +94,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             root,
-            portal_router([*PORTAL_HANDLERS, *oidc_routes.PORTAL_HANDLERS]),
-            studio_router(),
-            *STUDIO_HANDLERS,
-            *oidc_routes.STUDIO_HANDLERS,
+            portal_router(),
+            *studio_routers(),
             static_file,
             favicon,
         ],

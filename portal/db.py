@@ -479,11 +479,25 @@ def make_engine(database_url: str, sqlite_readers: int = 4, read_cache_rows: int
     return PortalPostgresEngine(config={"dsn": database_url})
 
 
-def engine():
-    """The engine Piccolo's tables use (built in ``portal.piccolo_conf``)."""
-    from piccolo.engine import engine_finder
+_ENGINE: list = []
 
-    return engine_finder()
+
+def engine():
+    """The engine Piccolo's tables use, built in ``portal.piccolo_conf``.
+
+    Found the way Piccolo finds it (``PICCOLO_CONF``), so this module never imports the
+    configuration that imports it; looked up once per process.
+    """
+    if not _ENGINE:
+        from piccolo.engine import engine_finder
+
+        _ENGINE.append(engine_finder())
+    return _ENGINE[0]
+
+
+async def ping() -> None:
+    """One trivial statement: raises if the database cannot be reached."""
+    await engine().run_ddl("SELECT 1")
 
 
 def column_list(columns: Any, prefix: str = "") -> str:
@@ -491,15 +505,38 @@ def column_list(columns: Any, prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{column._meta.db_column_name}"' for column in columns)
 
 
+def in_list(values: Any) -> str:
+    """The placeholders of an ``IN (...)`` list for ``values``: ``{}, {}, {}``.
+
+    The values themselves go to ``fetch`` as arguments, never into the SQL. An empty list
+    is refused: ``IN ()`` is not SQL, and the caller knows the answer without a query.
+    """
+    count = len(values)
+    if not count:
+        raise ValueError("in_list() needs at least one value")
+    return ", ".join(["{}"] * count)
+
+
 async def fetch(sql: str, *args: Any) -> list[dict]:
     """The rows of a plain SELECT written with ``{}`` placeholders, as dicts.
 
     For the reads every request makes; the SQL names columns as Piccolo created them.
-    Inside a transaction it runs on the transaction's connection.
+    Inside a transaction it runs on the transaction's connection. Only an area's
+    ``queries.py`` calls it (see DESIGN: one rule for SQL).
     """
-    from portal import piccolo_conf
+    return await (_ENGINE[0] if _ENGINE else engine()).fetch(sql, args)
 
-    return await piccolo_conf.DB.fetch(sql, args)
+
+async def serialise_on(name: bytes) -> None:
+    """Inside a write transaction: wait until no other transaction holds ``name``.
+
+    On PostgreSQL a transaction-scoped advisory lock; SQLite's IMMEDIATE transaction
+    already holds the database's single write lock.
+    """
+    if engine().engine_type == "postgres":
+        import zlib
+
+        await engine().run_ddl(f"SELECT pg_advisory_xact_lock({zlib.crc32(name)})")
 
 
 def for_update(query):

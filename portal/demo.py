@@ -13,7 +13,6 @@ Sign in as ``owner@brightline.example`` (studio), ``alice@northwind.example`` or
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ from piccolo.table import Table
 from portal.accounts.tables import ClientOrganisation, ClientUser, StaffMember
 from portal.billing.tables import Invoice, InvoiceLine
 from portal.db import engine as get_engine
+from portal.db import serialise_on
 from portal.deliverables.tables import Deliverable, DeliverableComment, DeliverableVersion, ReviewDecision
 from portal.feedback.tables import FeedbackMessage
 from portal.files.storage import sniff_content_type, store_bytes
@@ -255,10 +255,8 @@ async def load_demo(settings: Settings) -> DemoResult:
     """
     engine = get_engine()
     async with engine.write_transaction():
-        if engine.engine_type == "postgres":
-            # Two concurrent loads would otherwise both see no workspace; SQLite's
-            # IMMEDIATE transaction already serialises them.
-            await Workspace.raw("SELECT pg_advisory_xact_lock({})", zlib.crc32(b"portal.demo"))
+        # Two concurrent loads would otherwise both see no workspace.
+        await serialise_on(b"portal.demo")
         existing = await Workspace.select(Workspace.id).where(Workspace.slug == SLUG).first()
         if existing is not None:
             return await _existing_result(existing["id"])

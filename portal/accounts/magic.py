@@ -23,7 +23,7 @@ import secrets
 from litestar import Request
 
 from portal import clock
-from portal.accounts import ratelimit
+from portal.accounts import queries, ratelimit
 from portal.accounts.grants import access_state
 from portal.accounts.tables import ClientUser, SignInRequest, StaffMember
 from portal.accounts.tokens import issue_token
@@ -106,14 +106,6 @@ KEEP_PROCESSED = dt.timedelta(days=1)
 #: One request at a time. ``id = (scalar sub-select)`` is evaluated once (an InitPlan on
 #: PostgreSQL); ``id IN (SELECT ... LIMIT 1 FOR UPDATE SKIP LOCKED)`` may be planned as a
 #: semi-join that runs the sub-select again per row and claims more rows than asked.
-_CLAIM = """
-UPDATE sign_in_request SET processed_at = {}
-WHERE processed_at IS NULL
-  AND id = (SELECT id FROM sign_in_request WHERE processed_at IS NULL ORDER BY id LIMIT 1%s)
-RETURNING id, area, workspace, email
-"""
-
-
 async def process_sign_in_requests(settings: Settings, batch: int = 20) -> int:
     """Turn up to ``batch`` pending sign-in requests into links; returns how many were claimed.
 
@@ -123,18 +115,17 @@ async def process_sign_in_requests(settings: Settings, batch: int = 20) -> int:
     once, and a crash half-way leaves it pending rather than half done. A request whose
     handling fails is marked processed anyway (and logged), so it cannot block the queue.
     """
-    sql = _CLAIM % ("" if settings.is_sqlite else " FOR UPDATE SKIP LOCKED")
     claimed = 0
     while claimed < batch:
         request_id = None
         try:
             async with engine().write_transaction():
-                rows = await SignInRequest.raw(sql, clock.now())
-                if not rows:
+                row = await queries.claim_sign_in_request(clock.now(), skip_locked=not settings.is_sqlite)
+                if row is None:
                     break
-                request_id = rows[0]["id"]
+                request_id = row["id"]
                 claimed += 1
-                await _handle(settings, rows[0])
+                await _handle(settings, row)
         except Exception:
             if request_id is None:
                 raise

@@ -8,29 +8,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from portal import clock
+from portal.accounts import queries
 from portal.accounts.tables import ClientUser, StaffMember, UserSession
 from portal.accounts.tokens import hash_secret
-from portal.db import fetch
 from portal.settings import Settings
 
 #: last_seen_at is written at most this often, so reads stay reads.
 TOUCH_EVERY = dt.timedelta(minutes=1)
-
-#: Every signed-in request runs this. Written as SQL because Piccolo needs about 0.7 ms
-#: of CPU to build this three-join select each time (bench/profile_tab.py), more than
-#: the rest of a typical page's queries together; column names are Piccolo's own.
-SESSION_SQL = """
-SELECT s.id, s.workspace, s.staff, s.client_user, s.last_seen_at, s.expires_at,
-       st.email AS "staff.email", st.name AS "staff.name", st.role AS "staff.role", st.active AS "staff.active",
-       cu.email AS "client_user.email", cu.name AS "client_user.name", cu.active AS "client_user.active",
-       w.name AS "workspace.name", w.slug AS "workspace.slug"
-FROM user_session s
-JOIN workspace w ON w.id = s.workspace
-LEFT JOIN staff_member st ON st.id = s.staff
-LEFT JOIN client_user cu ON cu.id = s.client_user
-WHERE s.id_hash = {}
-"""
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -91,8 +75,7 @@ async def load_session(settings: Settings, raw: str | None) -> Principal | None:
     """The principal of a live session, or None (unknown, idle too long, expired, inactive)."""
     if not raw or len(raw) > 100:
         return None
-    rows = await fetch(SESSION_SQL, hash_secret(raw))
-    row = rows[0] if rows else None
+    row = await queries.session_by_hash(hash_secret(raw))
     if row is None:
         return None
     current = clock.now()

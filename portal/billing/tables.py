@@ -12,6 +12,8 @@ from portal.workspaces.tables import Workspace
 
 #: Stored statuses; "overdue" is derived (sent and past due), never stored.
 INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+#: Stored statuses a client may see (never void).
+CLIENT_VISIBLE = ("draft", "sent", "paid")
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "expired")
 
 

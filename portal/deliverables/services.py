@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from pathlib import PurePosixPath
 
 from litestar import Request
 from piccolo.columns.combination import Or
@@ -21,47 +23,33 @@ from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
 from portal.audit.services import client_ip, record
-from portal.db import column_list, engine, fetch, for_update
+from portal.db import engine, for_update
+from portal.deliverables import queries
+from portal.deliverables.queries import DELIVERABLE_COLUMNS
 from portal.deliverables.serving import is_inline
-from portal.deliverables.tables import CLIENT_VISIBLE_STATUSES, Deliverable, DeliverableVersion, ReviewDecision
+from portal.deliverables.tables import (
+    CLIENT_VISIBLE_STATUSES,
+    DELIVERABLE_STATUSES,
+    Deliverable,
+    DeliverableVersion,
+    ReviewDecision,
+)
+from portal.deliverables.views import (
+    DECISION_LABELS,
+    DeliverableCard,
+    DeliverableDetail,
+    deliverable_cards,
+    deliverable_detail,
+)
 from portal.errors import Conflict, Invalid, NotFound
+from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
-from portal.projects.tables import ProjectAccess
+from portal.projects.tables import Project, ProjectAccess
 from portal.settings import Settings
 from portal.workspaces.plans import require
 
-#: Labels clients and staff read; draft and in_progress are never shown to clients.
-STATUS_LABELS = {
-    "draft": "Draft",
-    "in_progress": "In progress",
-    "ready_for_review": "Ready for review",
-    "changes_requested": "Changes requested",
-    "approved": "Approved",
-}
-DECISION_LABELS = {"approved": "Approved", "changes_requested": "Requested changes"}
 MAX_COMMENT = 5000
-
-DELIVERABLE_COLUMNS = (
-    Deliverable.id,
-    Deliverable.project,
-    Deliverable.title,
-    Deliverable.description,
-    Deliverable.status,
-    Deliverable.current_version,
-    Deliverable.updated_at,
-    Deliverable.ready_at,
-    Deliverable.approved_at,
-)
-
-
-#: The scoped lookup of every deliverable page, as plain SQL (Piccolo spends about a
-#: millisecond of CPU composing it): one deliverable of one project, client-visible only.
-_CLIENT_DELIVERABLE_SQL = (
-    f'SELECT {column_list(DELIVERABLE_COLUMNS)} FROM "deliverable"'
-    ' WHERE "id" = {} AND "project" = {} AND "workspace" = {}'
-    f' AND "status" IN ({", ".join("{}" for _ in CLIENT_VISIBLE_STATUSES)})'
-)
 
 
 def locked_message(approved_at: dt.datetime | None) -> str:
@@ -81,10 +69,28 @@ def ensure_unlocked(row: dict) -> None:
 async def client_deliverable(client: Principal, project_id: int, deliverable_id: int) -> tuple[dict, dict]:
     """(project, deliverable) for a client: visible project, client-visible status; else 404."""
     project = await get_visible_project(client, project_id)
-    rows = await fetch(_CLIENT_DELIVERABLE_SQL, deliverable_id, project["id"], client.workspace_id, *CLIENT_VISIBLE_STATUSES)
-    if not rows:
+    row = await queries.client_deliverable(deliverable_id, project["id"], client.workspace_id)
+    if row is None:
         raise NotFound()
-    return project, rows[0]
+    return project, row
+
+
+async def cards(workspace_id: int, project_id: int, base: str, *, client_view: bool = True) -> list[DeliverableCard]:
+    """The project's deliverables, waiting for review first (two queries, whatever the count).
+
+    ``client_view`` keeps to client-visible statuses (the portal); the studio sees all.
+    """
+    statuses = CLIENT_VISIBLE_STATUSES if client_view else DELIVERABLE_STATUSES
+    rows = await queries.card_rows(project_id, workspace_id, statuses)
+    versions = await queries.versions_of([row["id"] for row in rows])
+    return deliverable_cards(rows, versions, base)
+
+
+async def detail(row: dict, base: str, *, shown: int | None = None, viewer_client: int | None = None) -> DeliverableDetail:
+    """Everything a deliverable's page shows (three queries); ``row`` comes from a scoped lookup."""
+    deliverable_id = row["id"]
+    return deliverable_detail(row, await queries.versions(deliverable_id), await queries.decisions(deliverable_id),
+                              await queries.comments(deliverable_id), base, shown=shown, viewer_client=viewer_client)
 
 
 def validate_decision(decision: str, comment: str) -> str:
@@ -286,3 +292,189 @@ async def client_version_file(
             target_type="deliverable", target_id=deliverable_id, version=number, sha256=row["content_sha256"],
         )
     return row
+
+
+# Staff actions: create, edit, upload a version, mark ready, delete.
+#
+# Every lookup is scoped to the staff member's workspace (404 otherwise), and every
+# change re-reads the deliverable inside a write transaction and refuses with 409
+# once it is approved: an approval locks the deliverable for staff too.
+#
+# Uploading a new version takes a deliverable that clients can see (ready for review,
+# changes requested) back to "in progress": clients see it again, with the new
+# version, when staff mark it Ready for Review, which emails them.
+
+MAX_TITLE = 200
+MAX_TEXT = 5000
+
+
+async def staff_project(staff: Principal, project_id: int) -> dict:
+    """A project of the staff member's workspace, or 404."""
+    row = await Project.select(
+        Project.id, Project.name, Project.lead, Project.organisation.name.as_alias("client")
+    ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def staff_deliverable(staff: Principal, project_id: int, deliverable_id: int, *, lock: bool = False) -> dict:
+    """A deliverable of that project in the staff member's workspace, or 404."""
+    query = Deliverable.select(*DELIVERABLE_COLUMNS).where(
+        (Deliverable.id == deliverable_id)
+        & (Deliverable.project == project_id)
+        & (Deliverable.workspace == staff.workspace_id)
+    )
+    row = await (for_update(query) if lock else query).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def clean_fields(title: str, description: str) -> tuple[str, str]:
+    """Trimmed title and description, or ``Invalid``."""
+    title, description = title.strip(), description.strip()
+    errors = {}
+    if not title:
+        errors["title"] = "Give the deliverable a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Keep the title under {MAX_TITLE} characters."
+    if len(description) > MAX_TEXT:
+        errors["description"] = f"Keep the description under {MAX_TEXT} characters."
+    if errors:
+        raise Invalid(errors)
+    return title, description
+
+
+def clean_filename(name: str | None) -> str:
+    """The last path part of an uploaded name, without control characters, at most 255 long."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip().lstrip(".")
+    return base[-255:] or "file"
+
+
+async def create(staff: Principal, project_id: int, *, title: str, description: str, request: Request | None = None) -> int:
+    """A new draft deliverable in one of the workspace's projects; returns its id."""
+    await staff_project(staff, project_id)
+    title, description = clean_fields(title, description)
+    rows = await Deliverable.insert(
+        Deliverable(
+            workspace=staff.workspace_id, project=project_id, title=title, description=description,
+            status="draft", created_by=staff.user_id,
+        )
+    ).returning(Deliverable.id)
+    await record("deliverable.created", workspace_id=staff.workspace_id, actor=staff, request=request,
+                 target_type="deliverable", target_id=rows[0]["id"])
+    return rows[0]["id"]
+
+
+async def edit(staff: Principal, project_id: int, deliverable_id: int, *, title: str, description: str) -> None:
+    """Change title and description; 409 once approved."""
+    ensure_unlocked(await staff_deliverable(staff, project_id, deliverable_id))
+    title, description = clean_fields(title, description)
+    async with engine().write_transaction():
+        ensure_unlocked(await staff_deliverable(staff, project_id, deliverable_id, lock=True))
+        await Deliverable.update(
+            {Deliverable.title: title, Deliverable.description: description, Deliverable.updated_at: clock.now()}
+        ).where(Deliverable.id == deliverable_id)
+
+
+async def delete(staff: Principal, project_id: int, deliverable_id: int, *, request: Request | None = None) -> None:
+    """Delete a deliverable with its versions and thread; 409 once approved."""
+    async with engine().write_transaction():
+        row = await staff_deliverable(staff, project_id, deliverable_id, lock=True)
+        ensure_unlocked(row)
+        await Deliverable.delete().where(Deliverable.id == deliverable_id)
+        await record("deliverable.deleted", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="deliverable", target_id=deliverable_id, title=row["title"])
+
+
+async def upload_version(
+    settings: Settings,
+    staff: Principal,
+    project_id: int,
+    deliverable_id: int,
+    *,
+    filename: str | None,
+    data: Source | None,
+    note: str = "",
+    request: Request | None = None,
+) -> int:
+    """Store ``data`` (the ``UploadFile``, or a file object, chunks, bytes; streamed to
+    disk, never read whole) as the next version; returns its number.
+
+    The type is sniffed from the bytes; an image over the pixel limit or undecodable is
+    stored as octet-stream, so it is offered as a download and never shown inline.
+    409 once approved; ``Invalid`` for a missing, empty or too large file.
+    """
+    ensure_unlocked(await staff_deliverable(staff, project_id, deliverable_id))
+    note = note.strip()
+    if data is None:
+        raise Invalid({"file": "Choose a file to upload."})
+    if len(note) > MAX_TEXT:
+        raise Invalid({"note": f"Keep the note under {MAX_TEXT} characters."})
+    name = clean_filename(filename)
+    # The blob is durable before the row that points at it; outside the transaction
+    # so a large fsync does not hold the write lock.
+    try:
+        stored = await store_stream(settings, staff.workspace_id, data, name)
+    except EmptyUpload:
+        raise Invalid({"file": "Choose a file to upload."}) from None
+    except UploadTooLarge:
+        raise Invalid({"file": f"The file is larger than the {settings.max_upload_bytes // (1024 * 1024)} MB limit."}) from None
+    # The stored type, not a second sniff: it is the one the image check may have lowered.
+    content_type = stored.content_type
+    async with engine().write_transaction():
+        row = await staff_deliverable(staff, project_id, deliverable_id, lock=True)
+        ensure_unlocked(row)
+        last = await DeliverableVersion.select(DeliverableVersion.number).where(
+            DeliverableVersion.deliverable == deliverable_id
+        ).order_by(DeliverableVersion.number, ascending=False).first()
+        number = (last["number"] if last else 0) + 1
+        await DeliverableVersion.insert(
+            DeliverableVersion(
+                deliverable=deliverable_id, number=number, stored_file=stored.id, content_sha256=stored.sha256,
+                filename=name, content_type=content_type, size=stored.size, note=note, uploaded_by=staff.user_id,
+            )
+        )
+        status = "in_progress" if row["status"] in ("ready_for_review", "changes_requested") else row["status"]
+        await Deliverable.update(
+            {Deliverable.current_version: number, Deliverable.status: status, Deliverable.updated_at: clock.now()}
+        ).where(Deliverable.id == deliverable_id)
+        await record("deliverable.version_uploaded", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="deliverable", target_id=deliverable_id, version=number, sha256=stored.sha256)
+    return number
+
+
+async def mark_ready(
+    settings: Settings, staff: Principal, project_id: int, deliverable_id: int, *, request: Request | None = None
+) -> int:
+    """Put the current version up for review and email every client with access.
+
+    Returns the number of emails queued. 409 when approved, already ready, without a
+    version, or when the current version already has the client's decision (upload
+    a new version first: a version is decided once).
+    """
+    project = await staff_project(staff, project_id)
+    async with engine().write_transaction():
+        row = await staff_deliverable(staff, project_id, deliverable_id, lock=True)
+        ensure_unlocked(row)
+        if row["status"] == "ready_for_review":
+            raise Conflict("This deliverable is already waiting for the client's review.")
+        if not row["current_version"]:
+            raise Conflict("Upload a version before asking for a review.")
+        version = await DeliverableVersion.select(DeliverableVersion.id, DeliverableVersion.note).where(
+            (DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == row["current_version"])
+        ).first()
+        if await ReviewDecision.exists().where(ReviewDecision.version == version["id"]):
+            raise Conflict(
+                f"The client already decided on version {row['current_version']}. "
+                "Upload a new version before asking for another review."
+            )
+        now = clock.now()
+        await Deliverable.update(
+            {Deliverable.status: "ready_for_review", Deliverable.ready_at: now, Deliverable.updated_at: now}
+        ).where(Deliverable.id == deliverable_id)
+        await record("deliverable.ready_for_review", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="deliverable", target_id=deliverable_id, version=row["current_version"])
+        return await email_ready_for_review(settings, staff.workspace_id, project, row, version["note"])

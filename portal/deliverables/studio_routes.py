@@ -17,14 +17,12 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
-from portal.deliverables import staff as actions
-from portal.deliverables.services import version_file
+from portal.deliverables import services
 from portal.deliverables.serving import file_response
-from portal.deliverables.views import deliverable_cards, deliverable_detail
 from portal.errors import Invalid
 from portal.web.rendering import page, see_other
 from portal.web.uploads import UPLOAD
-from portal.workspaces.tables import Workspace
+from portal.workspaces import services as workspaces
 
 LIST = "/projects/{project_id:int}/deliverables"
 DETAIL = LIST + "/{deliverable_id:int}"
@@ -46,18 +44,12 @@ def _base(project_id: int) -> str:
     return f"/studio/projects/{project_id}/deliverables"
 
 
-async def _workspace(staff: Principal) -> dict:
-    return await Workspace.select(Workspace.name, Workspace.slug, Workspace.plan).where(
-        Workspace.id == staff.workspace_id
-    ).first()
-
-
 async def _list_page(request: Request, staff: Principal, project_id: int, *, errors: dict | None = None,
                      form: DeliverableForm | None = None, status_code: int = 200) -> Template:
-    project = await actions.staff_project(staff, project_id)
+    project = await services.staff_project(staff, project_id)
     context = {
-        "staff": staff, "workspace": await _workspace(staff), "project": project,
-        "deliverables": await deliverable_cards(staff.workspace_id, project_id, _base(project_id), client_view=False),
+        "staff": staff, "workspace": await workspaces.studio_header(staff.workspace_id), "project": project,
+        "deliverables": await services.cards(staff.workspace_id, project_id, _base(project_id), client_view=False),
         "errors": errors or {}, "form": form or DeliverableForm(), "done": request.query_params.get("done", ""),
     }
     return page(request, "studio/deliverables.html", context, status_code=status_code)
@@ -66,11 +58,11 @@ async def _list_page(request: Request, staff: Principal, project_id: int, *, err
 async def _detail_page(request: Request, staff: Principal, project_id: int, deliverable_id: int, *,
                        version: int | None = None, errors: dict | None = None, form: DeliverableForm | None = None,
                        status_code: int = 200) -> Template:
-    project = await actions.staff_project(staff, project_id)
-    row = await actions.staff_deliverable(staff, project_id, deliverable_id)
-    detail = await deliverable_detail(row, _base(project_id), shown=version)
+    project = await services.staff_project(staff, project_id)
+    row = await services.staff_deliverable(staff, project_id, deliverable_id)
+    detail = await services.detail(row, _base(project_id), shown=version)
     context = {
-        "staff": staff, "workspace": await _workspace(staff), "project": project, "deliverable": detail,
+        "staff": staff, "workspace": await workspaces.studio_header(staff.workspace_id), "project": project, "deliverable": detail,
         "errors": errors or {}, "form": form or DeliverableForm(row["title"], row["description"]),
         "done": request.query_params.get("done", ""), "sent": request.query_params.get("sent", ""),
     }
@@ -86,7 +78,7 @@ async def studio_deliverables(request: Request, staff: NamedDependency[Principal
 async def studio_create(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                         data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     try:
-        new_id = await actions.create(staff, project_id, title=data.title, description=data.description, request=request)
+        new_id = await services.create(staff, project_id, title=data.title, description=data.description, request=request)
     except Invalid as exc:
         return await _list_page(request, staff, project_id, errors=exc.errors, form=data, status_code=400)
     return see_other(f"{_base(project_id)}/{new_id}?done=created")
@@ -103,7 +95,7 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
                       deliverable_id: FromPath[int],
                       data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     try:
-        await actions.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
+        await services.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
     except Invalid as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, form=data,
                                   status_code=400)
@@ -117,7 +109,7 @@ async def studio_upload(request: Request, staff: NamedDependency[Principal], pro
     upload = data.file if isinstance(data.file, UploadFile) else None
     try:
         # The UploadFile itself: it is copied to the blob store in chunks, never read whole.
-        number = await actions.upload_version(
+        number = await services.upload_version(
             request.app.state.settings, staff, project_id, deliverable_id, filename=upload.filename if upload else "",
             data=upload, note=data.note, request=request,
         )
@@ -132,22 +124,22 @@ async def studio_upload(request: Request, staff: NamedDependency[Principal], pro
 @post(DETAIL + "/ready")
 async def studio_mark_ready(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                             deliverable_id: FromPath[int]) -> Response:
-    sent = await actions.mark_ready(request.app.state.settings, staff, project_id, deliverable_id, request=request)
+    sent = await services.mark_ready(request.app.state.settings, staff, project_id, deliverable_id, request=request)
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=ready&sent={sent}")
 
 
 @post(DETAIL + "/delete")
 async def studio_delete(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                         deliverable_id: FromPath[int]) -> Response:
-    await actions.delete(staff, project_id, deliverable_id, request=request)
+    await services.delete(staff, project_id, deliverable_id, request=request)
     return see_other(f"{_base(project_id)}?done=deleted")
 
 
 @get(DETAIL + "/versions/{number:int}/file")
 async def studio_version_file(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                               deliverable_id: FromPath[int], number: FromPath[int], download: FromQuery[bool] = False) -> Response:
-    await actions.staff_deliverable(staff, project_id, deliverable_id)
-    row = await version_file(deliverable_id, number)
+    await services.staff_deliverable(staff, project_id, deliverable_id)
+    row = await services.version_file(deliverable_id, number)
     return file_response(request, request.app.state.settings, sha256=row["content_sha256"], size=row["size"],
                          content_type=row["content_type"], filename=row["filename"], download=download)
 

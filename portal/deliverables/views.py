@@ -1,8 +1,7 @@
 """View objects for deliverable pages: built for the page, never table rows.
 
-The portal's queries only ever ask for client-visible statuses (see
-``portal.deliverables.services``); the same detail builder serves the studio, which
-passes its own URL base. Query counts are fixed: two for a list, three for a detail.
+Pure shaping of rows the services read (``portal.deliverables.queries``): the same
+builders serve the portal and the studio, which passes its own URL base.
 """
 
 from __future__ import annotations
@@ -10,15 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from portal.db import column_list, fetch
-from portal.deliverables.services import DECISION_LABELS, STATUS_LABELS
 from portal.deliverables.serving import is_inline
-from portal.deliverables.tables import (
-    CLIENT_VISIBLE_STATUSES,
-    DELIVERABLE_STATUSES,
-    DeliverableVersion,
-)
 from portal.web.filters import size_label
+
+#: Labels clients and staff read; draft and in_progress are never shown to clients.
+STATUS_LABELS = {
+    "draft": "Draft",
+    "in_progress": "In progress",
+    "ready_for_review": "Ready for review",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+}
+DECISION_LABELS = {"approved": "Approved", "changes_requested": "Requested changes"}
 
 STATUS_ORDER = {"ready_for_review": 0, "changes_requested": 1, "in_progress": 2, "draft": 3, "approved": 4}
 KIND_LABELS = {"image": "Image", "pdf": "PDF", "video": "Video", "file": "File"}
@@ -114,46 +116,8 @@ def _version(row: dict, base: str, decision: str = "") -> VersionView:
     )
 
 
-VERSION_COLUMNS = (
-    DeliverableVersion.deliverable,
-    DeliverableVersion.number,
-    DeliverableVersion.filename,
-    DeliverableVersion.content_type,
-    DeliverableVersion.size,
-    DeliverableVersion.note,
-    DeliverableVersion.created_at,
-    DeliverableVersion.content_sha256,
-)
-
-
-_CARD_VERSIONS_SQL = (
-    f'SELECT {column_list(VERSION_COLUMNS)}'
-    ' FROM "deliverable_version" WHERE "deliverable" IN (%IDS%)'
-)
-_VERSIONS_SQL = (
-    f'SELECT {column_list(VERSION_COLUMNS)}'
-    ' FROM "deliverable_version" WHERE "deliverable" = {} ORDER BY "number" DESC'
-)
-_CARDS_SQL = (
-    'SELECT "id", "title", "status", "current_version", "updated_at" FROM "deliverable"'
-    ' WHERE "project" = {} AND "workspace" = {} AND "status" IN (%STATUSES%) ORDER BY "updated_at" DESC, "id" DESC'
-)
-
-
-async def deliverable_cards(workspace_id: int, project_id: int, base: str, *, client_view: bool = True) -> list[DeliverableCard]:
-    """The project's deliverables, waiting for review first, each with its current version.
-
-    ``client_view`` keeps to client-visible statuses (the portal); the studio sees all.
-    """
-    # Plain SQL: this list is read on every Deliverables tab, and Piccolo's select costs
-    # more CPU to build than to run.
-    statuses = CLIENT_VISIBLE_STATUSES if client_view else DELIVERABLE_STATUSES
-    marks = ", ".join("{}" for _ in statuses)
-    rows = await fetch(_CARDS_SQL.replace("%STATUSES%", marks), project_id, workspace_id, *statuses)
-    if not rows:
-        return []
-    marks = ", ".join("{}" for _ in rows)
-    versions = await fetch(_CARD_VERSIONS_SQL.replace("%IDS%", marks), *[row["id"] for row in rows])
+def deliverable_cards(rows: list[dict], versions: list[dict], base: str) -> list[DeliverableCard]:
+    """Cards of these deliverable rows, waiting for review first, each with its current version."""
     current = {(v["deliverable"], v["number"]): v for v in versions}
     cards = []
     # What needs the client's attention first; then most recently updated.
@@ -168,31 +132,10 @@ async def deliverable_cards(workspace_id: int, project_id: int, base: str, *, cl
     return cards
 
 
-_DECISIONS_SQL = (
-    'SELECT d."decision", d."comment", d."actor_email", d."client_user", u."name" AS "name", d."content_sha256",'
-    ' d."ip", d."user_agent", d."created_at", v."number" AS "number", v."filename" AS "filename"'
-    ' FROM "review_decision" d JOIN "deliverable_version" v ON v."id" = d."version"'
-    ' LEFT JOIN "client_user" u ON u."id" = d."client_user" WHERE d."deliverable" = {}'
-)
-_COMMENTS_SQL = (
-    'SELECT c."body", c."created_at", c."client_user", u."name" AS "client_name", u."email" AS "client_email",'
-    ' s."name" AS "staff_name", v."number" AS "number"'
-    ' FROM "deliverable_comment" c LEFT JOIN "client_user" u ON u."id" = c."client_user"'
-    ' LEFT JOIN "staff_member" s ON s."id" = c."staff" LEFT JOIN "deliverable_version" v ON v."id" = c."version"'
-    ' WHERE c."deliverable" = {}'
-)
-
-
-async def deliverable_detail(row: dict, base: str, *, shown: int | None = None, viewer_client: int | None = None) -> DeliverableDetail:
-    """Everything the detail page shows; ``shown`` picks a version (default: current).
-
-    ``row`` is a deliverable already fetched through a scoped lookup.
-    """
+def deliverable_detail(row: dict, versions: list[dict], decisions: list[dict], comments: list[dict], base: str, *,
+                       shown: int | None = None, viewer_client: int | None = None) -> DeliverableDetail:
+    """Everything the detail page shows; ``shown`` picks a version (default: current)."""
     url = f"{base}/{row['id']}"
-    # Plain SQL: Piccolo spends about a millisecond of CPU building these selects.
-    versions = await fetch(_VERSIONS_SQL, row["id"])
-    decisions = await fetch(_DECISIONS_SQL, row["id"])
-    comments = await fetch(_COMMENTS_SQL, row["id"])
     decided = {d["number"]: d["decision"] for d in decisions}
     views = [_version(v, url, decided.get(v["number"], "")) for v in versions]
     wanted = shown or row["current_version"]

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
-from portal.clientarea.views import ProjectView, project_header
-from portal.db import engine, fetch
+from portal.db import engine
 from portal.errors import Invalid, NotFound
+from portal.feedback import queries
 from portal.feedback.tables import FeedbackMessage
 from portal.feedback.views import INBOX_STATUSES, Draft, InboxItem, MessageView, inbox_item, message_view
 from portal.mail.outbox import enqueue_email
 from portal.projects.access import get_visible_project
 from portal.projects.tables import Task
+from portal.projects.views import ProjectView, project_header
 from portal.settings import Settings
 
 SUBJECT_MAX = 200  # FeedbackMessage.subject is a varchar(200)
@@ -51,19 +52,10 @@ def validate(subject: str, message: str) -> tuple[str, str]:
     return subject, message
 
 
-_OWN_MESSAGES_SQL = (
-    'SELECT m."subject", m."body", m."created_at", t."status" AS "task_status" FROM "feedback_message" m'
-    ' LEFT JOIN "task" t ON t."id" = m."task"'
-    ' WHERE m."project" = {} AND m."workspace" = {} AND m."client_user" = {}'
-    ' ORDER BY m."created_at" DESC, m."id" DESC'
-)
-
-
 async def feedback_tab(client: Principal, project_id: int, draft: Draft | None = None) -> FeedbackTab:
     """The client's own earlier messages on a visible project, newest first."""
     project = await get_visible_project(client, project_id)
-    # Plain SQL on this hot read: Piccolo's joined select costs more CPU to build than to run.
-    rows = await fetch(_OWN_MESSAGES_SQL, project["id"], client.workspace_id, client.user_id)
+    rows = await queries.own_messages(project["id"], client.workspace_id, client.user_id)
     return FeedbackTab(project_header(project), [message_view(row) for row in rows], draft or Draft())
 
 

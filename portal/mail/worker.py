@@ -22,7 +22,7 @@ from typing import Any
 from portal import clock
 from portal.accounts import ratelimit
 from portal.db import engine
-from portal.mail import outbox
+from portal.mail import outbox, queries
 from portal.mail.smtp import Outgoing, SmtpConnection, ends_session, is_permanent
 from portal.mail.tables import OutboxMessage
 from portal.settings import Settings
@@ -50,15 +50,6 @@ Job = Callable[[Settings], Awaitable[int]]
 #: Occasional clean-up run with the loop's housekeeping.
 Housekeeping = Callable[[], Awaitable[Any]]
 
-_DUE = "(status = 'pending' AND next_attempt_at <= {}) OR (status = 'sending' AND claimed_at < {})"
-_CLAIM = """
-UPDATE outbox_message SET
-    attempts = CASE WHEN status = 'sending' THEN attempts + 1 ELSE attempts END,
-    last_error = CASE WHEN status = 'sending' THEN {} ELSE last_error END,
-    status = 'sending', claimed_by = {}, claimed_at = {}
-WHERE id IN (SELECT id FROM outbox_message WHERE %s ORDER BY id LIMIT {}%s)
-RETURNING id
-"""
 _STALE_ERROR = "The worker sending this message stopped before it finished; sending again."
 
 
@@ -70,11 +61,10 @@ def new_worker_id() -> str:
 async def claim_due(settings: Settings, worker_id: str, batch: int = 20) -> list[int]:
     """Mark up to ``batch`` due messages as ``sending`` by ``worker_id``; their ids."""
     now = clock.now()
-    lock = "" if settings.is_sqlite else " FOR UPDATE SKIP LOCKED"
-    sql = _CLAIM % (_DUE, lock)
     async with engine().write_transaction():
-        rows = await OutboxMessage.raw(sql, _STALE_ERROR, worker_id, now, now, now - STALE_CLAIM, batch)
-    return sorted(row["id"] for row in rows)
+        ids = await queries.claim_due_messages(worker_id, now, now - STALE_CLAIM, batch, _STALE_ERROR,
+                                               skip_locked=not settings.is_sqlite)
+    return sorted(ids)
 
 
 async def has_due() -> bool:

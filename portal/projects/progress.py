@@ -11,20 +11,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from portal import clock
-from portal.db import fetch
+from portal.projects import queries
 
 UPCOMING_DAYS = 30
-
-# Plain SQL: the portal runs these on every home and Progress request, and Piccolo
-# spends more CPU building them than SQLite spends running them (bench/profile_tab.py).
-_COUNTS = (
-    'SELECT "project", "status", COUNT(*) AS "n" FROM "task" WHERE "project" IN (IDS)'
-    " AND \"kind\" = 'work' AND \"status\" != 'cancelled' GROUP BY \"project\", \"status\""
-)
-_MILESTONES = (
-    'SELECT "project", "name", "due_date", "completed_at" FROM "milestone" WHERE "project" IN (IDS)'
-    ' ORDER BY "project", "position", "due_date"'
-)
 
 
 @dataclass(frozen=True)
@@ -68,9 +57,8 @@ async def progress_for(projects: list[dict]) -> dict[int, Progress]:
         return {}
     today = clock.today()
     horizon = today + dt.timedelta(days=UPCOMING_DAYS)
-    marks = ", ".join("{}" for _ in ids)
-    counts = await fetch(_COUNTS.replace("IDS", marks), *ids)
-    milestones = await fetch(_MILESTONES.replace("IDS", marks), *ids)
+    counts = await queries.work_task_counts(ids)
+    milestones = await queries.milestones(ids)
 
     done: dict[int, int] = {}
     total: dict[int, int] = {}

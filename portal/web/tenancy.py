@@ -7,30 +7,9 @@ from dataclasses import dataclass
 from litestar import Request
 from litestar.params import FromPath
 
-from portal.db import column_list, fetch
 from portal.errors import NotFound
+from portal.workspaces import queries
 from portal.workspaces.plans import allows
-from portal.workspaces.tables import Workspace
-
-SITE_COLUMNS = (
-    Workspace.id,
-    Workspace.slug,
-    Workspace.name,
-    Workspace.plan,
-    Workspace.portal_enabled,
-    Workspace.portal_logo_sha256,
-    Workspace.accent_color,
-    Workspace.welcome_message,
-    Workspace.support_email,
-    Workspace.sender_name,
-)
-
-#: Every portal request runs this: plain SQL, because Piccolo spends more CPU building
-#: a select than SQLite spends running it (bench/profile_tab.py).
-SITE_SQL = (
-    "SELECT " + column_list(SITE_COLUMNS)
-    + ' FROM "workspace" WHERE "slug" = {}'
-)
 
 
 class PortalUnavailable(Exception):
@@ -85,10 +64,9 @@ def site_from_row(row: dict, base: str) -> PortalSite:
 
 async def provide_site(request: Request, workspace_slug: FromPath[str]) -> PortalSite:
     """Dependency of every portal route: the workspace of the URL, or 404."""
-    rows = await fetch(SITE_SQL, workspace_slug)
-    if not rows:
+    row = await queries.site_by_slug(workspace_slug)
+    if row is None:
         raise NotFound()
-    row = rows[0]
     site = site_from_row(row, f"/p/{row['slug']}")
     request.state.site = site
     if not site.portal_enabled:

@@ -1,8 +1,10 @@
-"""Creating and listing workspaces and setting their plan (operator commands)."""
+"""Workspaces: creating and listing them and setting their plan (operator commands), and
+the reads other areas' pages make of their workspace."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from portal.errors import Conflict, Invalid, NotFound
 from portal.workspaces.tables import PLANS, Workspace
@@ -40,3 +42,30 @@ async def set_plan(slug: str, plan: str) -> None:
     rows = await Workspace.update({Workspace.plan: plan}).where(Workspace.slug == slug).returning(Workspace.id)
     if not rows:
         raise NotFound(f"no workspace with slug {slug!r}")
+
+
+async def studio_header(workspace_id: int) -> dict:
+    """What studio pages show of the staff member's workspace: name, slug, plan."""
+    return await Workspace.select(Workspace.name, Workspace.slug, Workspace.plan).where(
+        Workspace.id == workspace_id
+    ).first()
+
+
+#: Logos are shown inline; never SVG (it can carry script).
+LOGO_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True)
+class Logo:
+    sha256: str
+    content_type: str
+
+
+async def portal_logo(workspace_id: int) -> Logo:
+    """The workspace's portal logo (its blob and type); 404 without one."""
+    row = await Workspace.select(Workspace.portal_logo_sha256, Workspace.portal_logo_type).where(
+        Workspace.id == workspace_id
+    ).first()
+    if not row or not row["portal_logo_sha256"] or row["portal_logo_type"] not in LOGO_TYPES:
+        raise NotFound()
+    return Logo(row["portal_logo_sha256"], row["portal_logo_type"])

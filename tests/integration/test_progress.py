@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.clientarea.views import project_list
+from portal.projects.services import project_list
 from portal.db import count_queries
 from portal.projects.progress import progress_for
 from portal.projects.tables import Project

@@ -43,6 +43,5 @@ async def invoice(
 
 
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = [billing_tab, invoice]
+HANDLERS: list = [billing_tab, invoice]
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = []

@@ -1,4 +1,4 @@
-"""Feedback routes: the portal's Feedback tab and the studio inbox."""
+"""The portal's Feedback tab: the client's own messages and the form to send one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from portal.accounts.sessions import Principal
 from portal.errors import Invalid
 from portal.feedback import services
-from portal.feedback.views import INBOX_STATUSES, Draft
+from portal.feedback.views import Draft
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
 from portal.workspaces.plans import require
@@ -26,11 +26,6 @@ class FeedbackForm:
     # and an outsider's empty POST still meets the 404 of the project lookup first.
     subject: str = ""
     message: str = ""
-
-
-@dataclass
-class StatusForm:
-    status: str = ""
 
 
 def _feedback_url(site: PortalSite, project_id: int) -> str:
@@ -72,29 +67,5 @@ async def send_feedback(
     return see_other(f"{_feedback_url(site, project_id)}?sent=1")
 
 
-# Studio (staff)
-
-
-@get("/inbox")
-async def inbox(request: Request, staff: NamedDependency[Principal]) -> Template:
-    items = await services.inbox(staff)
-    context = {
-        "staff": staff, "items": items,
-        "statuses": INBOX_STATUSES, "notice": request.query_params.get("done", ""),
-    }
-    return page(request, "studio/inbox.html", context)
-
-
-@post("/inbox/{task_id:int}/status")
-async def set_inbox_status(
-    staff: NamedDependency[Principal], task_id: FromPath[int],
-    data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect:
-    await services.set_inbox_status(staff, task_id, data.status)
-    return see_other("/studio/inbox?done=updated")
-
-
-#: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = [feedback_tab, send_feedback]
-#: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = [inbox, set_inbox_status]
+#: Under /p/{workspace_slug}, for a signed-in client.
+HANDLERS: list = [feedback_tab, send_feedback]

@@ -1,4 +1,4 @@
-"""Files routes: the portal tab (list, download, thumbnail) and the studio actions."""
+"""The studio's Files page of a project: upload, share, unshare, delete, download."""
 
 from __future__ import annotations
 
@@ -17,40 +17,8 @@ from portal.errors import Invalid
 from portal.files import services
 from portal.files.views import serve_file
 from portal.web.rendering import page, see_other
-from portal.web.tenancy import PortalSite
 from portal.web.uploads import UPLOAD
 
-# Portal (clients)
-
-
-@get("/projects/{project_id:int}/files")
-async def files_tab(
-    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]
-) -> Template:
-    tab = await services.files_tab(client, project_id, site.url(f"/projects/{project_id}/files"))
-    context = {"site": site, "client": client, "project": tab.project, "files": tab.files, "tab": "files"}
-    return page(request, "portal/files.html", context, fragment="portal/_files.html")
-
-
-@get("/projects/{project_id:int}/files/{file_id:int}/download")
-async def download(
-    request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> File:
-    settings = request.app.state.settings
-    blob = await services.download_shared_file(settings, request, client, project_id, file_id)
-    return serve_file(blob.path, blob.name, blob.content_type)
-
-
-@get("/projects/{project_id:int}/files/{file_id:int}/thumbnail")
-async def thumbnail(
-    request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> File:
-    """The re-encoded thumbnail of a shared image (WebP), never the uploaded bytes; 404 without one."""
-    blob = await services.shared_thumbnail(request.app.state.settings, client, project_id, file_id)
-    return serve_file(blob.path, blob.name, blob.content_type, inline=True)
-
-
-# Studio (staff)
 
 @dataclass
 class UploadForm:
@@ -124,7 +92,5 @@ async def studio_download(
     return serve_file(blob.path, blob.name, blob.content_type)
 
 
-#: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = [files_tab, download, thumbnail]
-#: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = [studio_files, studio_upload, studio_share, studio_delete, studio_download]
+#: Under /studio, for a signed-in staff member.
+HANDLERS: list = [studio_files, studio_upload, studio_share, studio_delete, studio_download]

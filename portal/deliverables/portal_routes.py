@@ -1,5 +1,4 @@
-"""Deliverables routes: the portal tab, detail, decisions and files; studio routes live
-in ``studio_routes`` and are listed here too."""
+"""The portal's Deliverables tab: the list, a deliverable's page, decisions and files."""
 
 from __future__ import annotations
 
@@ -13,13 +12,11 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
-from portal.clientarea.views import project_header
-from portal.deliverables import studio_routes
-from portal.deliverables.services import client_deliverable, client_version_file, decide
+from portal.deliverables import services
 from portal.deliverables.serving import file_response
-from portal.deliverables.views import deliverable_cards, deliverable_detail
 from portal.errors import Invalid
 from portal.projects.access import get_visible_project
+from portal.projects.views import project_header
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
 
@@ -46,7 +43,7 @@ async def deliverables_tab(
     request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]
 ) -> Template:
     project = await get_visible_project(client, project_id)
-    cards = await deliverable_cards(client.workspace_id, project_id, _base(site, project_id))
+    cards = await services.cards(client.workspace_id, project_id, _base(site, project_id))
     context = {"site": site, "client": client, "project": project_header(project), "tab": "deliverables",
                "deliverables": cards}
     return page(request, "portal/deliverables.html", context, fragment="portal/_deliverables.html")
@@ -57,8 +54,8 @@ async def _detail_page(
     version: int | None = None, done: str | None = None, errors: dict | None = None, comment: str = "",
     status_code: int = 200,
 ) -> Template:
-    project, row = await client_deliverable(client, project_id, deliverable_id)
-    detail = await deliverable_detail(row, _base(site, project_id), shown=version, viewer_client=client.user_id)
+    project, row = await services.client_deliverable(client, project_id, deliverable_id)
+    detail = await services.detail(row, _base(site, project_id), shown=version, viewer_client=client.user_id)
     context = {
         "site": site, "client": client, "project": project_header(project), "tab": "deliverables",
         "deliverable": detail, "can_decide": site.allows("approvals"), "done": done if done in DONE else "",
@@ -81,7 +78,7 @@ async def approve(
     request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
     project_id: FromPath[int], deliverable_id: FromPath[int], data: FormBody,
 ) -> Response:
-    await decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
+    await services.decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
                  deliverable_id=deliverable_id, decision="approved", version=data.version, comment="",
                  request=request)
     return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=approved")
@@ -93,7 +90,7 @@ async def request_changes(
     project_id: FromPath[int], deliverable_id: FromPath[int], data: FormBody,
 ) -> Response:
     try:
-        await decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
+        await services.decide(request.app.state.settings, client, plan=site.plan, project_id=project_id,
                      deliverable_id=deliverable_id, decision="changes_requested", version=data.version,
                      comment=data.comment, request=request)
     except Invalid as exc:
@@ -107,7 +104,7 @@ async def version_file(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
     deliverable_id: FromPath[int], number: FromPath[int], download: FromQuery[bool] = False,
 ) -> Response:
-    row = await client_version_file(client, project_id, deliverable_id, number, download=download, request=request)
+    row = await services.client_version_file(client, project_id, deliverable_id, number, download=download, request=request)
     return file_response(
         request, request.app.state.settings, sha256=row["content_sha256"], size=row["size"],
         content_type=row["content_type"], filename=row["filename"], download=download,
@@ -115,6 +112,5 @@ async def version_file(
 
 
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-PORTAL_HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, version_file]
+HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, version_file]
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS: list = studio_routes.HANDLERS

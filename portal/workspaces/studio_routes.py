@@ -73,4 +73,4 @@ async def remove_logo(request: Request, staff: NamedDependency[Principal]) -> Re
     return see_other("/studio/settings/portal?notice=saved")
 
 
-STUDIO_HANDLERS = [portal_settings, save_portal_settings, remove_logo]
+HANDLERS = [portal_settings, save_portal_settings, remove_logo]

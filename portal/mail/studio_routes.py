@@ -56,4 +56,4 @@ async def outbox_retry(request: Request, staff: NamedDependency[Principal], mess
 
 
 #: Routes under /studio that need a signed-in staff member.
-STUDIO_HANDLERS = [outbox_list, outbox_message, outbox_retry]
+HANDLERS = [outbox_list, outbox_message, outbox_retry]

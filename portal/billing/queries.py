@@ -1,0 +1,46 @@
+"""The billing area's plain-SQL reads: the portal's Billing tab and invoice page.
+
+Plain SQL on these hot reads: Piccolo's select costs more CPU to build than to run
+(bench/profile_tab.py). Column names are Piccolo's own.
+"""
+
+from __future__ import annotations
+
+from portal.billing.tables import CLIENT_VISIBLE, Invoice
+from portal.db import column_list, fetch, in_list
+
+SUMMARY_COLUMNS = (
+    Invoice.id, Invoice.number, Invoice.status, Invoice.issue_date, Invoice.due_date, Invoice.currency,
+    Invoice.total_cents,
+)
+_CLIENT_INVOICES = (
+    f'SELECT {column_list(SUMMARY_COLUMNS)} FROM "invoice"'
+    f' WHERE "project" = {{}} AND "workspace" = {{}} AND "status" IN ({in_list(CLIENT_VISIBLE)})'
+    ' ORDER BY "issue_date" DESC, "id" DESC'
+)
+_CLIENT_INVOICE = (
+    f'SELECT {column_list(SUMMARY_COLUMNS, "i.")},'
+    ' i."notes", i."paid_at", o."name" AS "billed_to"'
+    ' FROM "invoice" i JOIN "project" p ON p."id" = i."project"'
+    ' JOIN "client_organisation" o ON o."id" = p."organisation"'
+    f' WHERE i."id" = {{}} AND i."project" = {{}} AND i."workspace" = {{}} AND i."status" IN ({in_list(CLIENT_VISIBLE)})'
+)
+_LINES = (
+    'SELECT "description", "quantity", "unit_amount_cents", "amount_cents" FROM "invoice_line"'
+    ' WHERE "invoice" = {} ORDER BY "position", "id"'
+)
+
+
+async def client_invoices(project_id: int, workspace_id: int) -> list[dict]:
+    """The project's client-visible invoices, newest first."""
+    return await fetch(_CLIENT_INVOICES, project_id, workspace_id, *CLIENT_VISIBLE)
+
+
+async def client_invoice(invoice_id: int, project_id: int, workspace_id: int) -> dict | None:
+    """One client-visible invoice with its notes and the organisation billed."""
+    rows = await fetch(_CLIENT_INVOICE, invoice_id, project_id, workspace_id, *CLIENT_VISIBLE)
+    return rows[0] if rows else None
+
+
+async def invoice_lines(invoice_id: int) -> list[dict]:
+    return await fetch(_LINES, invoice_id)

@@ -1,0 +1,90 @@
+"""The deliverables area's plain-SQL reads: the lists and pages clients open most.
+
+Piccolo is the default; these are plain SQL because Piccolo spends about a millisecond
+of CPU composing them, more than SQLite spends running them (bench/profile_tab.py).
+Column names are Piccolo's own; IN-lists get their placeholders from ``in_list``.
+"""
+
+from __future__ import annotations
+
+from portal.db import column_list, fetch, in_list
+from portal.deliverables.tables import CLIENT_VISIBLE_STATUSES, Deliverable, DeliverableVersion
+
+DELIVERABLE_COLUMNS = (
+    Deliverable.id,
+    Deliverable.project,
+    Deliverable.title,
+    Deliverable.description,
+    Deliverable.status,
+    Deliverable.current_version,
+    Deliverable.updated_at,
+    Deliverable.ready_at,
+    Deliverable.approved_at,
+)
+VERSION_COLUMNS = (
+    DeliverableVersion.deliverable,
+    DeliverableVersion.number,
+    DeliverableVersion.filename,
+    DeliverableVersion.content_type,
+    DeliverableVersion.size,
+    DeliverableVersion.note,
+    DeliverableVersion.created_at,
+    DeliverableVersion.content_sha256,
+)
+
+#: One deliverable of one project, client-visible only.
+_CLIENT_DELIVERABLE = (
+    f'SELECT {column_list(DELIVERABLE_COLUMNS)} FROM "deliverable"'
+    ' WHERE "id" = {} AND "project" = {} AND "workspace" = {}'
+    f' AND "status" IN ({in_list(CLIENT_VISIBLE_STATUSES)})'
+)
+_CARDS = (
+    'SELECT "id", "title", "status", "current_version", "updated_at" FROM "deliverable"'
+    ' WHERE "project" = {} AND "workspace" = {} AND "status" IN (%s) ORDER BY "updated_at" DESC, "id" DESC'
+)
+_VERSIONS_OF = f'SELECT {column_list(VERSION_COLUMNS)} FROM "deliverable_version" WHERE "deliverable" IN (%s)'
+_VERSIONS = (
+    f'SELECT {column_list(VERSION_COLUMNS)}'
+    ' FROM "deliverable_version" WHERE "deliverable" = {} ORDER BY "number" DESC'
+)
+_DECISIONS = (
+    'SELECT d."decision", d."comment", d."actor_email", d."client_user", u."name" AS "name", d."content_sha256",'
+    ' d."ip", d."user_agent", d."created_at", v."number" AS "number", v."filename" AS "filename"'
+    ' FROM "review_decision" d JOIN "deliverable_version" v ON v."id" = d."version"'
+    ' LEFT JOIN "client_user" u ON u."id" = d."client_user" WHERE d."deliverable" = {}'
+)
+_COMMENTS = (
+    'SELECT c."body", c."created_at", c."client_user", u."name" AS "client_name", u."email" AS "client_email",'
+    ' s."name" AS "staff_name", v."number" AS "number"'
+    ' FROM "deliverable_comment" c LEFT JOIN "client_user" u ON u."id" = c."client_user"'
+    ' LEFT JOIN "staff_member" s ON s."id" = c."staff" LEFT JOIN "deliverable_version" v ON v."id" = c."version"'
+    ' WHERE c."deliverable" = {}'
+)
+
+
+async def client_deliverable(deliverable_id: int, project_id: int, workspace_id: int) -> dict | None:
+    rows = await fetch(_CLIENT_DELIVERABLE, deliverable_id, project_id, workspace_id, *CLIENT_VISIBLE_STATUSES)
+    return rows[0] if rows else None
+
+
+async def card_rows(project_id: int, workspace_id: int, statuses: tuple[str, ...]) -> list[dict]:
+    """The project's deliverables in these statuses, most recently updated first."""
+    return await fetch(_CARDS % in_list(statuses), project_id, workspace_id, *statuses)
+
+
+async def versions_of(deliverable_ids: list[int]) -> list[dict]:
+    """Every version of these deliverables (callers pick the current ones)."""
+    return await fetch(_VERSIONS_OF % in_list(deliverable_ids), *deliverable_ids) if deliverable_ids else []
+
+
+async def versions(deliverable_id: int) -> list[dict]:
+    """A deliverable's versions, newest first."""
+    return await fetch(_VERSIONS, deliverable_id)
+
+
+async def decisions(deliverable_id: int) -> list[dict]:
+    return await fetch(_DECISIONS, deliverable_id)
+
+
+async def comments(deliverable_id: int) -> list[dict]:
+    return await fetch(_COMMENTS, deliverable_id)

@@ -1,0 +1,29 @@
+"""The workspaces area's plain-SQL read: the portal's workspace, on every portal request.
+
+Plain SQL, because Piccolo spends more CPU building a select than SQLite spends running
+it (bench/profile_tab.py); column names are Piccolo's own.
+"""
+
+from __future__ import annotations
+
+from portal.db import column_list, fetch
+from portal.workspaces.tables import Workspace
+
+SITE_COLUMNS = (
+    Workspace.id,
+    Workspace.slug,
+    Workspace.name,
+    Workspace.plan,
+    Workspace.portal_enabled,
+    Workspace.portal_logo_sha256,
+    Workspace.accent_color,
+    Workspace.welcome_message,
+    Workspace.support_email,
+    Workspace.sender_name,
+)
+_SITE = f'SELECT {column_list(SITE_COLUMNS)} FROM "workspace" WHERE "slug" = {{}}'
+
+
+async def site_by_slug(slug: str) -> dict | None:
+    rows = await fetch(_SITE, slug)
+    return rows[0] if rows else None
