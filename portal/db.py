@@ -52,6 +52,14 @@ from piccolo.engine.sqlite import (
 )
 from piccolo.querystring import QueryString
 
+#: The Piccolo release whose private parts this module was last checked against (the
+#: "seams": ``SQLiteEngine._run_in_new_connection`` / ``_run_in_existing_connection``,
+#: which Piccolo calls for every statement; ``SQLiteTransaction``'s slots and
+#: ``__aenter__``/``__aexit__``, replaced by ``PooledTransaction``; ``PostgresEngine``'s
+#: ``run_querystring`` / ``run_ddl``). tests/unit/test_piccolo_seams.py fails when any of
+#: them changes, or when another Piccolo version is installed.
+SEAMS_CHECKED_WITH = "1.38.0"
+
 BUSY_TIMEOUT_MS = 5000
 
 #: The longest a statement may hold the event loop before it moves to a reader thread.

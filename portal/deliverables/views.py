@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.deliverables.serving import is_inline
-from portal.web.filters import size_label
+from portal.formats import size_label
 
 #: Labels clients and staff read; draft and in_progress are never shown to clients.
 STATUS_LABELS = {

@@ -20,11 +20,11 @@ from portal.files import images, queries
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, blob_path, ensure_thumbnail, store_stream
 from portal.files.tables import ProjectFile
 from portal.files.views import FileView, clean_filename, file_view
+from portal.formats import size_label
 from portal.projects.access import get_visible_project
 from portal.projects.tables import Project
 from portal.projects.views import ProjectView, project_header
 from portal.settings import Settings
-from portal.web.filters import size_label
 
 _LIST_COLUMNS = (
     ProjectFile.id,

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from litestar.response import File
 
-from portal.web.filters import size_label
+from portal.formats import size_label
 
 #: Images that browsers render without risk: shown inline as thumbnails (never SVG).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

@@ -26,17 +26,6 @@ def days_left(n: int) -> str:
     return f"in {n} days"
 
 
-def size_label(size: int) -> str:
-    """A byte count as people read it: 845 bytes, 12 KB, 3.4 MB."""
-    if size < 1024:
-        return f"{size} byte" if size == 1 else f"{size} bytes"
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if size >= 10 else f"{size:.1f} {unit}"
-    raise AssertionError("unreachable")
-
-
 def money(cents: int, currency: str = "usd") -> str:
     symbols = {"usd": "$", "eur": "€", "gbp": "£"}
     symbol = symbols.get(currency.lower())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.web.filters import size_label
+from portal.formats import size_label
 
 #: Room for the multipart framing and the small fields next to the file.
 MULTIPART_SLACK = 64 * 1024

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from portal.projects.services import project_list
 from portal.db import count_queries
 from portal.projects.progress import progress_for
+from portal.projects.services import project_list
 from portal.projects.tables import Project
 from tests.factories import grant, make_milestone, make_project, make_task
 from tests.fixtures import sign_in_client
