@@ -77,7 +77,11 @@ async def test_staff_of_another_workspace_and_work_tasks_get_404(app, http, worl
     mallory = await make_staff(other, "mallory@other.example")
     await sign_in_staff(http, other, mallory)
     assert (await post_form(http, f"/studio/inbox/{task}/status", {"status": "done"})).status_code == 404
-    assert "Store locator" not in (await http.get("/studio/inbox")).text
+    # Her own inbox renders, and it is empty: the other workspace's message is not in it.
+    inbox = await http.get("/studio/inbox")
+    assert inbox.status_code == 200
+    assert 'data-testid="inbox-empty"' in inbox.text and 'data-testid="inbox-item"' not in inbox.text
+    assert "Store locator" not in inbox.text
     http.cookies.clear()
     await sign_in_staff(http, world.workspace, world.staff)
     assert (await post_form(http, f"/studio/inbox/{work}/status", {"status": "done"})).status_code == 404
