@@ -27,18 +27,18 @@ async def inbox(request: Request, staff: NamedDependency[Principal]) -> Template
     items = await services.inbox(staff)
     context = {
         "staff": staff, "items": items,
-        "statuses": INBOX_STATUSES, "notice": request.query_params.get("done", ""),
+        "statuses": INBOX_STATUSES,
     }
     return page(request, "studio/inbox.html", context)
 
 
 @post("/inbox/{task_id:int}/status")
 async def set_inbox_status(
-    staff: NamedDependency[Principal], task_id: FromPath[int],
+    request: Request, staff: NamedDependency[Principal], task_id: FromPath[int],
     data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     await services.set_inbox_status(staff, task_id, data.status)
-    return see_other("/studio/inbox?done=updated")
+    return see_other("/studio/inbox", flash="Status updated.", request=request)
 
 
 #: Under /studio, for a signed-in staff member.

@@ -12,6 +12,22 @@
     showError.timer = window.setTimeout(function () { box.hidden = true; }, 8000);
   }
 
+  // A form sent again with its errors (400 or 422, a whole page from the server) is
+  // shown like a page: the errors appear beside the fields, as without JavaScript.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var type = xhr ? xhr.getResponseHeader("Content-Type") || "" : "";
+    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (xhr && (xhr.status === 400 || xhr.status === 422) && type.indexOf("text/html") === 0 &&
+        event.detail.boosted && form && form.tagName === "FORM") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // The page marks its first field in error with autofocus: htmx focuses it after the
+  // swap, the browser on a page load.
+
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status === 404) {

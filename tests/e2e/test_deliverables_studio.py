@@ -62,3 +62,29 @@ def test_staff_put_a_new_deliverable_up_for_review_on_a_phone_without_javascript
         ".filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 376).map(e => e.outerHTML.slice(0, 80))"
     )
     assert overflowing == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_form_error_shows_beside_the_field_with_and_without_javascript(browser, fresh_db, javascript):
+    """A boosted form's 400 answer is swapped in like a page: the error sits in the form."""
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and "400" not in message.text else None)
+    sign_in_owner(page, fresh_db)
+    page.get_by_role("link", name="Website redesign").first.click()
+    form = page.get_by_test_id("create-deliverable")
+    expect(form).to_be_visible()
+    list_url = page.url
+    assert list_url.endswith("/deliverables")
+    form.get_by_label("Description (optional)").fill("Kept after the error")
+    form.get_by_role("button", name="Create draft").click()
+    title = page.get_by_test_id("create-deliverable").get_by_label("Title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("create-deliverable")).to_contain_text("title")
+    expect(page.get_by_test_id("create-deliverable").get_by_label("Description (optional)")).to_have_value("Kept after the error")
+    expect(page.locator("#flash-error")).to_be_hidden()
+    if javascript:
+        assert page.url == list_url  # the address bar stays on the page, not the POST action
+        expect(title).to_be_focused()
+    context.close()

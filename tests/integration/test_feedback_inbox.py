@@ -44,7 +44,7 @@ async def test_setting_a_status_moves_the_task_and_the_client_sees_it(app, http,
     await sign_in_staff(http, world.workspace, world.staff)
 
     response = await post_form(http, f"/studio/inbox/{task}/status", {"status": "in_progress"})
-    assert response.status_code == 303 and response.headers["location"] == "/studio/inbox?done=updated"
+    assert response.status_code == 303 and response.headers["location"] == "/studio/inbox"
     row = await Task.select(Task.status, Task.completed_at).where(Task.id == task).first()
     assert row["status"] == "in_progress" and row["completed_at"] is None
 
