@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine=JinjaTemplateEngine,
         engine_callback=lambda jinja: filters.install(jinja.engine, settings),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             root,
@@ -121,3 +121,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=False,
     )
+    # Navigation shows only links to routes that exist (templates test ``in route_paths``).
+    app.template_engine.engine.globals["route_paths"] = frozenset(route.path for route in app.routes)
+    return app

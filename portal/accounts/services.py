@@ -24,8 +24,8 @@ from litestar import Request
 from portal import clock
 from portal.accounts.grants import access_state
 from portal.accounts.magic import normalise_email
-from portal.accounts.sessions import Principal, end_all_sessions
-from portal.accounts.tables import MANAGERS, STAFF_ROLES, ClientUser, StaffMember
+from portal.accounts.sessions import Principal, end_all_sessions, ensure_manager
+from portal.accounts.tables import STAFF_ROLES, ClientUser, StaffMember
 from portal.accounts.tokens import issue_token
 from portal.audit.services import record
 from portal.db import engine, for_update
@@ -228,11 +228,6 @@ async def accept_invite(request: Request, workspace_id: int, client_user_id: int
 LAST_OWNER = "The workspace needs at least one owner: make someone else owner first."
 
 
-def _ensure_manager(staff: Principal, action: str) -> None:
-    if staff.role not in MANAGERS:
-        raise Forbidden(f"Only owners and admins can {action}.")
-
-
 def _ensure_may_set(staff: Principal, current_role: str | None, new_role: str) -> None:
     """An owner's role, or the owner role itself, is an owner's to give or take."""
     if new_role not in STAFF_ROLES:
@@ -256,7 +251,7 @@ def _ensure_an_owner_remains(team: list[dict], member_id: int) -> None:
 
 async def invite_staff(settings: Settings, request: Request, staff: Principal, raw_email: str, name: str, role: str) -> int:
     """Add a team member (or re-invite one, with the given role) and email a studio link."""
-    _ensure_manager(staff, "invite team members")
+    ensure_manager(staff, "invite team members")
     _ensure_may_set(staff, None, role)
     email = normalise_email(raw_email)
     async with engine().write_transaction():
@@ -309,7 +304,7 @@ async def _active_member(workspace_id: int, member_id: int) -> dict:
 
 async def change_role(request: Request, staff: Principal, member_id: int, role: str) -> None:
     """Give an active team member another role (the rules are in the module docstring)."""
-    _ensure_manager(staff, "change roles")
+    ensure_manager(staff, "change roles")
     async with engine().write_transaction():
         team = await _locked_team(staff.workspace_id)
         member = await _active_member(staff.workspace_id, member_id)
@@ -326,7 +321,7 @@ async def change_role(request: Request, staff: Principal, member_id: int, role: 
 
 async def remove_staff(request: Request, staff: Principal, member_id: int) -> None:
     """Deactivate a team member and end their sessions (never yourself, never the last owner)."""
-    _ensure_manager(staff, "remove team members")
+    ensure_manager(staff, "remove team members")
     if member_id == staff.user_id:
         raise Conflict("You cannot remove yourself: ask another owner or admin.")
     async with engine().write_transaction():

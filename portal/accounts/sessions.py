@@ -9,8 +9,9 @@ from typing import Literal
 
 from portal import clock
 from portal.accounts import queries
-from portal.accounts.tables import ClientUser, StaffMember, UserSession
+from portal.accounts.tables import MANAGERS, ClientUser, StaffMember, UserSession
 from portal.accounts.tokens import hash_secret
+from portal.errors import Forbidden
 from portal.settings import Settings
 
 #: last_seen_at is written at most this often, so reads stay reads.
@@ -33,6 +34,18 @@ class Principal:
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+    @property
+    def is_manager(self) -> bool:
+        """An owner or admin of the studio: settings, team, billing state."""
+        return self.kind == "staff" and self.role in MANAGERS
+
+
+def ensure_manager(staff: Principal, action: str) -> None:
+    """Refuse (403) what only owners and admins may do; ``action`` completes "Only owners
+    and admins can ..."."""
+    if not staff.is_manager:
+        raise Forbidden(f"Only owners and admins can {action}.")
 
 
 def cookie_name(settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""The studio's dashboard: every project of the workspace with its progress."""
+"""The studio's projects: every project of the workspace with its progress."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from portal.web.rendering import page
 from portal.workspaces import services as workspaces
 
 
-@get("/")
-async def dashboard(request: Request, staff: NamedDependency[Principal]) -> Template:
+@get("/projects")
+async def projects(request: Request, staff: NamedDependency[Principal]) -> Template:
     overview = await services.studio_overview(staff.workspace_id)
     context = {"staff": staff, "workspace": await workspaces.studio_header(staff.workspace_id),
                "projects": overview.projects, "organisations": overview.organisations}
-    return page(request, "studio/dashboard.html", context)
+    return page(request, "studio/projects.html", context)
 
 
 #: Under /studio, for a signed-in staff member.
-HANDLERS = [dashboard]
+HANDLERS = [projects]
