@@ -127,7 +127,14 @@ async def inbox(staff: Principal) -> list[InboxItem]:
 
 
 async def set_inbox_status(staff: Principal, task_id: int, status: str) -> None:
-    """Move an inbox task of the staff member's workspace to todo, in_progress or done."""
+    """Move an inbox task of the staff member's workspace to todo, in_progress or done.
+
+    The task is looked up first: another workspace's id is a 404 whatever the form says.
+    """
+    if not await Task.exists().where(
+        (Task.id == task_id) & (Task.workspace == staff.workspace_id) & (Task.kind == "inbox")
+    ):
+        raise NotFound()
     if status not in INBOX_STATUSES:
         raise Invalid({"status": "Choose To do, In progress or Done."})
     updated = await Task.update({
