@@ -34,10 +34,15 @@ async def test_branding_is_saved_and_shown_in_the_portal(http, world):
     row = await workspace(world)
     assert row["accent_color"] == "#ffdd00" and row["support_email"] == "care@acme.example"
     assert row["portal_logo_type"] == "image/png" and row["sender_name"] == "Acme Studio"
+    studio = await http.get("/studio/settings/portal")
+    assert '<link rel="icon" href="/static/img/favicon.png' in studio.text  # the studio keeps its own icon
     http.cookies.clear()
     await sign_in_client(http, world.workspace, world.alice)
     home = await http.get("/p/acme/")
     assert "<p>Hello &lt;b&gt;team&lt;/b&gt;</p><p>Second line</p>" in home.text
+    assert '<link rel="icon" href="/p/acme/logo">' in home.text  # the agency's logo as the portal's icon
+    login = await http.get("/p/acme/login")
+    assert '<link rel="icon" href="/p/acme/logo">' in login.text
     assert "care@acme.example" in home.text and "Powered by" not in home.text
     theme = await http.get("/p/acme/theme.css")
     assert "--accent:#ffdd00" in theme.text and "--accent-text:#111111" in theme.text

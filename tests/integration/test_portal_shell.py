@@ -11,6 +11,10 @@ async def test_home_lists_only_the_clients_projects(http, world):
     assert response.status_code == 200
     assert "Northwind website" in response.text
     assert "Globex rebrand" not in response.text
+    # No logo set: the default icon, which is really served (no failed request in the browser).
+    assert '<link rel="icon" href="/static/img/favicon.png' in response.text
+    icon = await http.get(response.text.split('<link rel="icon" href="')[1].split('"')[0])
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
 
 
 async def test_project_opens_on_progress_as_page_and_fragment(http, world):
