@@ -25,7 +25,7 @@ from portal.web.csrf import csrf_middleware
 from portal.web.errors import domain_error_handler, http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
-from portal.web.sites import portal_router, studio_routers
+from portal.web.sites import portal_router, preview_router, studio_routers
 from portal.web.static import favicon, static_file
 from portal.web.tenancy import PortalUnavailable
 from portal.web.uploads import limit_upload_size
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             root,
             portal_router(),
             *studio_routers(),
+            preview_router(),
             static_file,
             favicon,
         ],

@@ -50,6 +50,7 @@ class AccessRow:
     expires_on: dt.date | None
     invited_at: dt.datetime
     last_login_at: dt.datetime | None
+    client_user_id: int = 0
 
     @property
     def state_label(self) -> str:
@@ -79,14 +80,14 @@ async def access_list(staff: Principal, project_id: int) -> list[AccessRow]:
     rows = await ProjectAccess.select(
         ProjectAccess.id, ProjectAccess.expires_on, ProjectAccess.revoked_at, ProjectAccess.accepted_at,
         ProjectAccess.invited_at, ProjectAccess.client_user.email, ProjectAccess.client_user.name,
-        ProjectAccess.client_user.last_login_at,
+        ProjectAccess.client_user.last_login_at, ProjectAccess.client_user,
     ).where(ProjectAccess.project == project_id, ProjectAccess.workspace == staff.workspace_id).order_by(
         ProjectAccess.client_user.email
     )
     today = clock.today()
     return [
         AccessRow(r["id"], r["client_user.email"], r["client_user.name"], grant_state(r, today), r["expires_on"],
-                  r["invited_at"], r["client_user.last_login_at"])
+                  r["invited_at"], r["client_user.last_login_at"], r["client_user"])
         for r in rows
     ]
 

@@ -30,6 +30,8 @@ class Principal:
     role: str = ""
     workspace_name: str = ""
     workspace_slug: str = ""
+    #: Staff previewing the portal as this client (no session; nothing recorded as theirs).
+    previewed_by: int | None = None
 
     @property
     def display_name(self) -> str:

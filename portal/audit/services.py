@@ -29,7 +29,13 @@ async def record(
     target_id: int | None = None,
     **detail: Any,
 ) -> None:
-    """Append one audit event. ``detail`` keywords are stored as JSON."""
+    """Append one audit event. ``detail`` keywords are stored as JSON.
+
+    Nothing is recorded in a client's name while staff preview the portal as that client
+    (the preview itself is recorded once per page, as the staff member's).
+    """
+    if actor is not None and actor.previewed_by is not None:
+        return
     await AuditEvent.insert(
         AuditEvent(
             workspace=workspace_id,

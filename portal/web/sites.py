@@ -28,6 +28,7 @@ from portal.files import studio_routes as files_studio
 from portal.mail import studio_routes as mail_studio
 from portal.projects import portal_routes as projects_portal
 from portal.projects import studio_routes as projects_studio
+from portal.web import preview
 from portal.web.auth import provide_client, provide_staff
 from portal.web.tenancy import provide_site
 from portal.workspaces import portal_routes as workspaces_portal
@@ -64,3 +65,15 @@ def studio_routers() -> list[Router]:
                        dependencies={"staff": Provide(provide_staff)})
     public = Router(path="/studio", route_handlers=_handlers(STUDIO_ROUTES, "PUBLIC_HANDLERS"))
     return [signed_in, public]
+
+
+def preview_router() -> Router:
+    """The portal's signed-in GET pages, as a chosen client sees them, for staff."""
+    pages = [handler for handler in (*_handlers(PORTAL_ROUTES, "HANDLERS"), *workspaces_portal.PUBLIC_HANDLERS)
+             if handler.http_methods <= {"GET", "HEAD"}]  # the pages, and the theme and logo they use
+    return Router(
+        path=preview.PREFIX,
+        route_handlers=pages,
+        dependencies={"staff": Provide(provide_staff), "site": Provide(preview.provide_preview_site),
+                      "client": Provide(preview.provide_preview_client)},
+    )

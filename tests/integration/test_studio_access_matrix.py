@@ -21,10 +21,12 @@ import pytest
 from piccolo.conf.apps import Finder
 
 from portal.accounts.tables import StaffMember
+from portal.files.storage import store_bytes
 from portal.mail.tables import OutboxMessage
 from portal.projects.tables import Task
 from portal.web.sites import STUDIO_ROUTES
-from tests.factories import insert, make_deliverable, make_file, make_invoice, make_staff, make_workspace
+from portal.workspaces.tables import Workspace
+from tests.factories import PNG_1X1, insert, make_deliverable, make_file, make_invoice, make_staff, make_workspace
 from tests.fixtures import post_form, sign_in_client, sign_in_staff
 
 PARAM = re.compile(r"\{(\w+):\w+\}")
@@ -77,9 +79,12 @@ async def object_ids(settings, world) -> dict[str, int]:
     message = await insert(OutboxMessage(workspace=world.workspace, to_address="alice@northwind.example",
                                          subject="Hello", text_body="Hi", status="failed"))
     grant_id = 1  # alice's grant to project A, the world's first
+    logo = await store_bytes(settings, world.workspace, PNG_1X1, "image/png")  # the portal logo route has one to serve
+    await Workspace.update({Workspace.portal_logo_sha256: logo.sha256, Workspace.portal_logo_type: "image/png"}).where(
+        Workspace.id == world.workspace)
     return {
         "project_id": world.project_a,
-        "deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo", status="draft"),
+        "deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"),
         "number": 1,
         "file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
         "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1", status="draft"),
@@ -87,6 +92,7 @@ async def object_ids(settings, world) -> dict[str, int]:
         "member_id": member,
         "task_id": inbox_task,
         "message_id": message,
+        "client_user_id": world.alice,  # preview as client
     }
 
 
