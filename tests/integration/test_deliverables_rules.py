@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from portal.accounts.tables import StaffMember
-from portal.deliverables.staff import MAX_TEXT, MAX_TITLE
+from portal.deliverables.services import MAX_TEXT, MAX_TITLE
 from portal.deliverables.tables import Deliverable
 from portal.mail.tables import OutboxMessage
 from tests.audit import only_event, who

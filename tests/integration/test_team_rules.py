@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import httpx
 
+from portal.accounts.services import team
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
-from portal.accounts.team import team
 from portal.mail.tables import OutboxMessage
 from tests.audit import events, only_event, who
 from tests.factories import make_staff, make_workspace
