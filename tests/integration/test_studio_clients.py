@@ -411,3 +411,22 @@ async def test_a_client_session_never_reaches_the_clients_pages(http, world):
         assert response.status_code == 303 and response.headers["location"] == "/studio/login", url
     response = await post_form(http, "/studio/clients", {"name": "Sneaky"})
     assert response.status_code in (303, 403) and await org_named("Sneaky") is None
+
+
+async def test_inviting_a_removed_contact_of_another_client_brings_the_same_person_here(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    refused = await post_form(http, f"/studio/projects/{world.project_a}/access",
+                              {"email": "carol@globex.example", "name": "", "expires_on": ""})
+    assert refused.status_code == 400 and "contact of another client organisation" in refused.text
+    assert await ProjectAccess.count().where(ProjectAccess.project == world.project_a) == 1
+    await post_form(http, f"/studio/clients/{world.org_b}/people/{world.carol}/remove")
+
+    response = await post_form(http, f"/studio/projects/{world.project_a}/access",
+                               {"email": "carol@globex.example", "name": "", "expires_on": ""})
+
+    assert response.status_code == 303
+    rows = await ClientUser.select().where(ClientUser.email == "carol@globex.example")
+    assert [(r["id"], r["organisation"], r["active"]) for r in rows] == [(world.carol, world.org_a, True)]
+    live = await ProjectAccess.select(ProjectAccess.project).where(
+        ProjectAccess.client_user == world.carol, ProjectAccess.revoked_at.is_null())
+    assert [g["project"] for g in live] == [world.project_a]  # Globex's project stays revoked
