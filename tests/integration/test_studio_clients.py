@@ -430,3 +430,11 @@ async def test_inviting_a_removed_contact_of_another_client_brings_the_same_pers
     live = await ProjectAccess.select(ProjectAccess.project).where(
         ProjectAccess.client_user == world.carol, ProjectAccess.revoked_at.is_null())
     assert [g["project"] for g in live] == [world.project_a]  # Globex's project stays revoked
+
+
+async def test_a_name_of_exactly_200_characters_is_accepted(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+
+    response = await post_form(http, "/studio/clients", {"name": "n" * 200})
+
+    assert response.status_code == 303 and await org_named("n" * 200) is not None
