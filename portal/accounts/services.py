@@ -20,13 +20,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from litestar import Request
+from piccolo.query.functions.aggregate import Count
 
 from portal import clock
 from portal.accounts.grants import access_state
 from portal.accounts.magic import normalise_email
 from portal.accounts.sessions import Principal, end_all_sessions, ensure_manager
-from portal.accounts.tables import STAFF_ROLES, ClientUser, StaffMember
+from portal.accounts.tables import STAFF_ROLES, ClientOrganisation, ClientUser, LoginToken, StaffMember
 from portal.accounts.tokens import issue_token
+from portal.accounts.views import STATE_LABELS, ClientDetail, ClientRow, Person, client_detail, client_rows, grant_state
 from portal.audit.services import record
 from portal.db import engine, for_update
 from portal.errors import Conflict, Forbidden, Invalid, NotFound
@@ -37,9 +39,6 @@ from portal.workspaces.tables import Workspace
 from portal.workspaces.urls import portal_base_url
 
 # Client access
-
-STATE_LABELS = {"invited": "Invited", "active": "Active", "expired": "Expired", "revoked": "Revoked"}
-
 
 @dataclass(frozen=True)
 class AccessRow:
@@ -55,14 +54,6 @@ class AccessRow:
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
-
-
-def grant_state(row: dict, today: dt.date) -> str:
-    if row["revoked_at"] is not None:
-        return "revoked"
-    if row["expires_on"] is not None and row["expires_on"] < today:
-        return "expired"
-    return "active" if row["accepted_at"] is not None or row["client_user.last_login_at"] else "invited"
 
 
 async def staff_project(staff: Principal, project_id: int) -> dict:
@@ -127,6 +118,13 @@ async def _send_invite(settings: Settings, staff: Principal, grant_id: int) -> N
     )
 
 
+def _same_person(rows: list[dict], organisation_id: int) -> dict | None:
+    """The one person behind an email: the organisation's own row first, then an active
+    one elsewhere, then any (a removed contact)."""
+    return (next((r for r in rows if r["organisation"] == organisation_id), None)
+            or next((r for r in rows if r["active"]), None) or (rows[0] if rows else None))
+
+
 async def invite_client(
     settings: Settings, request: Request, staff: Principal, project_id: int, raw_email: str, name: str, raw_expiry: str | None
 ) -> int:
@@ -136,10 +134,10 @@ async def invite_client(
     expires_on = parse_expiry(raw_expiry)
     name = (name or "").strip()[:200]
     async with engine().write_transaction():
-        user = await ClientUser.select(ClientUser.id, ClientUser.organisation, ClientUser.name).where(
+        user = _same_person(await ClientUser.select(ClientUser.id, ClientUser.organisation, ClientUser.active).where(
             ClientUser.workspace == staff.workspace_id, ClientUser.email == email
-        ).first()
-        if user and user["organisation"] != project["organisation"]:
+        ), project["organisation"])
+        if user and user["active"] and user["organisation"] != project["organisation"]:
             raise Invalid({"email": "This person is a contact of another client organisation."})
         if user is None:
             rows = await ClientUser.insert(
@@ -148,9 +146,12 @@ async def invite_client(
             user_id = rows[0]["id"]
         else:
             user_id = user["id"]
-            await ClientUser.update({ClientUser.active: True, **({ClientUser.name: name} if name else {})}).where(
-                ClientUser.id == user_id
-            )
+            # The organisation's person (added on its Clients page, or removed and now
+            # invited again) is reused; a removed contact of another client moves here.
+            await ClientUser.update({
+                ClientUser.active: True, ClientUser.organisation: project["organisation"],
+                **({ClientUser.name: name} if name else {}),
+            }).where(ClientUser.id == user_id)
         grant = await ProjectAccess.select(ProjectAccess.id).where(
             ProjectAccess.project == project_id, ProjectAccess.client_user == user_id
         ).first()
@@ -222,6 +223,257 @@ async def accept_invite(request: Request, workspace_id: int, client_user_id: int
     )
     await record("invite_accepted", workspace_id=workspace_id, request=request, target_type="client_user",
                  target_id=client_user_id)
+
+
+# Clients: the workspace's client organisations and their people (studio, every role)
+
+NAME_MAX = 200
+
+
+def _clean_client_name(raw: str | None) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise Invalid({"name": "Enter the client's name, e.g. the company or organisation."})
+    if len(name) > NAME_MAX:
+        raise Invalid({"name": f"Keep the name to {NAME_MAX} characters or fewer."})
+    return name
+
+
+def _clean_person_name(raw: str | None) -> str:
+    name = " ".join((raw or "").split())
+    if len(name) > NAME_MAX:
+        raise Invalid({"name": f"Keep the name to {NAME_MAX} characters or fewer."})
+    return name
+
+
+async def _lock_workspace(workspace_id: int) -> None:
+    """Serialise this workspace's client changes (uniqueness checks) until the
+    transaction ends; SQLite's IMMEDIATE transaction already does."""
+    await for_update(Workspace.select(Workspace.id).where(Workspace.id == workspace_id))
+
+
+async def _ensure_client_name_free(workspace_id: int, name: str, organisation_id: int | None = None) -> None:
+    """Names are unique per workspace, ignoring case and surrounding spaces."""
+    rows = await ClientOrganisation.select(ClientOrganisation.id, ClientOrganisation.name).where(
+        ClientOrganisation.workspace == workspace_id
+    )
+    key = name.casefold()
+    for row in rows:
+        if row["id"] != organisation_id and " ".join(row["name"].split()).casefold() == key:
+            raise Invalid({"name": f"There is already a client called “{row['name']}”: choose another name."})
+
+
+async def _organisation(staff: Principal, organisation_id: int) -> dict:
+    """The organisation if it belongs to the staff member's workspace; otherwise 404."""
+    row = await ClientOrganisation.select(
+        ClientOrganisation.id, ClientOrganisation.name, ClientOrganisation.archived_at
+    ).where(ClientOrganisation.id == organisation_id, ClientOrganisation.workspace == staff.workspace_id).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def clients(staff: Principal, *, show_archived: bool = False) -> tuple[list[ClientRow], int]:
+    """The workspace's client organisations (archived ones only when asked) with how
+    many projects and active people each has, and how many are archived."""
+    organisations = await ClientOrganisation.select(
+        ClientOrganisation.id, ClientOrganisation.name, ClientOrganisation.archived_at
+    ).where(ClientOrganisation.workspace == staff.workspace_id)
+    archived = sum(1 for o in organisations if o["archived_at"] is not None)
+    if not show_archived:
+        organisations = [o for o in organisations if o["archived_at"] is None]
+    projects = await Project.select(Project.organisation, Count()).where(
+        Project.workspace == staff.workspace_id
+    ).group_by(Project.organisation)
+    people = await ClientUser.select(ClientUser.organisation, Count()).where(
+        ClientUser.workspace == staff.workspace_id, ClientUser.active == True  # noqa: E712
+    ).group_by(ClientUser.organisation)
+    return client_rows(organisations, {r["organisation"]: r["count"] for r in projects},
+                       {r["organisation"]: r["count"] for r in people}), archived
+
+
+async def client(staff: Principal, organisation_id: int) -> ClientDetail:
+    """One organisation of the workspace with its projects and people (their access
+    state over all their grants and last sign-in); 404 for any other."""
+    organisation = await _organisation(staff, organisation_id)
+    projects = await Project.select(Project.id, Project.name, Project.status).where(
+        Project.organisation == organisation_id, Project.workspace == staff.workspace_id
+    )
+    people = await ClientUser.select(
+        ClientUser.id, ClientUser.name, ClientUser.email, ClientUser.active, ClientUser.last_login_at
+    ).where(ClientUser.organisation == organisation_id, ClientUser.workspace == staff.workspace_id)
+    grants = []
+    if people:
+        grants = await ProjectAccess.select(
+            ProjectAccess.client_user, ProjectAccess.expires_on, ProjectAccess.revoked_at, ProjectAccess.accepted_at,
+            ProjectAccess.client_user.last_login_at,
+        ).where(ProjectAccess.workspace == staff.workspace_id,
+                ProjectAccess.client_user.is_in([p["id"] for p in people]))
+    return client_detail(organisation, projects, people, grants, clock.today())
+
+
+async def client_person(staff: Principal, organisation_id: int, person_id: int) -> tuple[ClientDetail, Person]:
+    """An active person of the organisation, with the organisation; 404 otherwise."""
+    detail = await client(staff, organisation_id)
+    person = next((p for p in detail.active_people if p.id == person_id), None)
+    if person is None:
+        raise NotFound()
+    return detail, person
+
+
+async def create_client(request: Request, staff: Principal, raw_name: str | None) -> int:
+    """A new client organisation; its name is unique in the workspace. Returns its id."""
+    name = _clean_client_name(raw_name)
+    async with engine().write_transaction():
+        await _lock_workspace(staff.workspace_id)
+        await _ensure_client_name_free(staff.workspace_id, name)
+        rows = await ClientOrganisation.insert(
+            ClientOrganisation(workspace=staff.workspace_id, name=name)
+        ).returning(ClientOrganisation.id)
+        organisation_id = rows[0]["id"]
+        await record("client_organisation_created", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="client_organisation", target_id=organisation_id, name=name)
+    return organisation_id
+
+
+async def rename_client(request: Request, staff: Principal, organisation_id: int, raw_name: str | None) -> None:
+    organisation = await _organisation(staff, organisation_id)
+    name = _clean_client_name(raw_name)
+    if name == organisation["name"]:
+        return
+    async with engine().write_transaction():
+        await _lock_workspace(staff.workspace_id)
+        await _ensure_client_name_free(staff.workspace_id, name, organisation_id)
+        await ClientOrganisation.update({ClientOrganisation.name: name}).where(
+            ClientOrganisation.id == organisation_id, ClientOrganisation.workspace == staff.workspace_id
+        )
+        await record("client_organisation_renamed", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="client_organisation", target_id=organisation_id,
+                     old_name=organisation["name"], name=name)
+
+
+async def set_client_archived(request: Request, staff: Principal, organisation_id: int, archived: bool) -> None:
+    """Archive (hide from the list and from new projects) or bring back an organisation.
+    Its people and their access are left as they are."""
+    organisation = await _organisation(staff, organisation_id)
+    if (organisation["archived_at"] is not None) == archived:
+        return
+    await ClientOrganisation.update({ClientOrganisation.archived_at: clock.now() if archived else None}).where(
+        ClientOrganisation.id == organisation_id, ClientOrganisation.workspace == staff.workspace_id
+    )
+    event = "client_organisation_archived" if archived else "client_organisation_unarchived"
+    await record(event, workspace_id=staff.workspace_id, actor=staff, request=request,
+                 target_type="client_organisation", target_id=organisation_id)
+
+
+async def _clients_with_email(workspace_id: int, email: str) -> list[dict]:
+    return await ClientUser.select(
+        ClientUser.id, ClientUser.name, ClientUser.active, ClientUser.organisation,
+        ClientUser.organisation.name.as_alias("organisation_name"),
+    ).where(ClientUser.workspace == workspace_id, ClientUser.email == email)
+
+
+def _already_a_client(row: dict) -> Invalid:
+    who = f"{row['name']} of {row['organisation_name']}" if row["name"] else row["organisation_name"]
+    return Invalid({"email": f"Someone with this email is already a client: {who}."})
+
+
+async def add_person(request: Request, staff: Principal, organisation_id: int, raw_name: str | None,
+                     raw_email: str | None) -> int:
+    """Add a person to the organisation (no access yet: that is given per project).
+
+    The email is unique among the workspace's active client users; a removed person
+    with this email is brought back (the same row, moved here if they were elsewhere).
+    """
+    await _organisation(staff, organisation_id)
+    email = normalise_email(raw_email or "")
+    name = _clean_person_name(raw_name)
+    async with engine().write_transaction():
+        await _lock_workspace(staff.workspace_id)
+        rows = await _clients_with_email(staff.workspace_id, email)
+        active = next((r for r in rows if r["active"]), None)
+        if active:
+            raise _already_a_client(active)
+        removed = _same_person(rows, organisation_id)
+        if removed:
+            person_id = removed["id"]
+            await ClientUser.update({
+                ClientUser.active: True, ClientUser.organisation: organisation_id, ClientUser.name: name,
+            }).where(ClientUser.id == person_id)
+        else:
+            inserted = await ClientUser.insert(
+                ClientUser(workspace=staff.workspace_id, organisation=organisation_id, email=email, name=name)
+            ).returning(ClientUser.id)
+            person_id = inserted[0]["id"]
+        await record("client_user_added", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="client_user", target_id=person_id, organisation_id=organisation_id, email=email,
+                     reactivated=removed is not None)
+    return person_id
+
+
+async def _active_person(staff: Principal, organisation_id: int, person_id: int) -> dict:
+    row = await ClientUser.select(ClientUser.id, ClientUser.name, ClientUser.email).where(
+        ClientUser.id == person_id, ClientUser.organisation == organisation_id,
+        ClientUser.workspace == staff.workspace_id, ClientUser.active == True,  # noqa: E712
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def update_person(request: Request, staff: Principal, organisation_id: int, person_id: int,
+                        raw_name: str | None, raw_email: str | None) -> None:
+    """Change a person's name or email (same rules as adding). A new email voids the
+    sign-in and invite links sent to the old one and unlinks their Google account."""
+    await _organisation(staff, organisation_id)
+    person = await _active_person(staff, organisation_id, person_id)
+    email = normalise_email(raw_email or "")
+    name = _clean_person_name(raw_name)
+    if (name, email) == (person["name"], person["email"]):
+        return
+    async with engine().write_transaction():
+        await _lock_workspace(staff.workspace_id)
+        if email != person["email"]:
+            others = [r for r in await _clients_with_email(staff.workspace_id, email) if r["id"] != person_id]
+            active = next((r for r in others if r["active"]), None)
+            if active:
+                raise _already_a_client(active)
+            if others:
+                raise Invalid({"email": "A removed client had this email: add them again instead of changing this "
+                                        "person's email."})
+            await LoginToken.update({LoginToken.used_at: clock.now()}).where(
+                LoginToken.client_user == person_id, LoginToken.used_at.is_null()
+            )
+        await ClientUser.update({
+            ClientUser.name: name, ClientUser.email: email,
+            **({ClientUser.oidc_issuer: None, ClientUser.oidc_subject: None} if email != person["email"] else {}),
+        }).where(ClientUser.id == person_id)
+        await record("client_user_updated", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="client_user", target_id=person_id,
+                     **({"old_name": person["name"], "name": name} if name != person["name"] else {}),
+                     **({"old_email": person["email"], "email": email} if email != person["email"] else {}))
+
+
+async def remove_person(request: Request, staff: Principal, organisation_id: int, person_id: int) -> int:
+    """Remove a person: inactive, every live grant revoked, unused links voided, every
+    session ended at once. Returns how many grants were revoked."""
+    await _organisation(staff, organisation_id)
+    person = await _active_person(staff, organisation_id, person_id)
+    now = clock.now()
+    async with engine().write_transaction():
+        await ClientUser.update({ClientUser.active: False}).where(ClientUser.id == person_id)
+        revoked = await ProjectAccess.update({ProjectAccess.revoked_at: now}).where(
+            ProjectAccess.client_user == person_id, ProjectAccess.workspace == staff.workspace_id,
+            ProjectAccess.revoked_at.is_null(),
+        ).returning(ProjectAccess.id)
+        await LoginToken.update({LoginToken.used_at: now}).where(
+            LoginToken.client_user == person_id, LoginToken.used_at.is_null()
+        )
+        await record("client_user_removed", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="client_user", target_id=person_id, organisation_id=organisation_id,
+                     email=person["email"], grants_revoked=len(revoked))
+    await end_all_sessions(client_user_id=person_id)
+    return len(revoked)
 
 
 # The studio team

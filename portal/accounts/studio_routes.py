@@ -235,6 +235,128 @@ async def change_role(request: Request, staff: NamedDependency[Principal], membe
     return see_other("/studio/team?notice=role_changed")
 
 
-HANDLERS = [access, add_client, resend, expiry, revoke, team, invite_member, remove_member, change_role]
+# Clients: organisations and their people (every staff role)
+
+
+@dataclass
+class ClientForm:
+    name: str = ""
+
+
+@dataclass
+class PersonForm:
+    name: str = ""
+    email: str = ""
+
+
+async def _clients_page(request: Request, staff: Principal, *, form: ClientForm | None = None,
+                        errors: dict | None = None) -> Template:
+    show_archived = request.query_params.get("archived") == "1"
+    rows, archived = await services.clients(staff, show_archived=show_archived)
+    context = {"staff": staff, "clients": rows, "archived_count": archived, "show_archived": show_archived,
+               "form": form or ClientForm(), "errors": errors or {}}
+    return page(request, "studio/clients.html", context, status_code=400 if errors else 200)
+
+
+@get("/clients")
+async def clients(request: Request, staff: NamedDependency[Principal]) -> Template:
+    return await _clients_page(request, staff)
+
+
+@post("/clients")
+async def create_client(request: Request, staff: NamedDependency[Principal], data: form(ClientForm)) -> Response:
+    try:
+        organisation_id = await services.create_client(request, staff, data.name)
+    except Invalid as exc:
+        return await _clients_page(request, staff, form=data, errors=exc.errors)
+    return see_other(f"/studio/clients/{organisation_id}", flash="Client created. Add the people you work with there.",
+                     request=request)
+
+
+async def _client_page(request: Request, staff: Principal, organisation_id: int, *,
+                       rename: ClientForm | None = None, person: PersonForm | None = None,
+                       errors: dict | None = None, failed: str = "") -> Template:
+    detail = await services.client(staff, organisation_id)
+    context = {"staff": staff, "client": detail, "rename": rename or ClientForm(detail.name),
+               "person_form": person or PersonForm(), "errors": errors or {}, "failed": failed}
+    return page(request, "studio/client.html", context, status_code=400 if errors else 200)
+
+
+@get("/clients/{org_id:int}")
+async def client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int]) -> Template:
+    return await _client_page(request, staff, org_id)
+
+
+@post("/clients/{org_id:int}/rename")
+async def rename_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                        data: form(ClientForm)) -> Response:
+    try:
+        await services.rename_client(request, staff, org_id, data.name)
+    except Invalid as exc:
+        return await _client_page(request, staff, org_id, rename=data, errors=exc.errors, failed="rename")
+    return see_other(f"/studio/clients/{org_id}", flash="Name saved.", request=request)
+
+
+@post("/clients/{org_id:int}/archive")
+async def archive_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int]) -> Response:
+    await services.set_client_archived(request, staff, org_id, True)
+    return see_other(f"/studio/clients/{org_id}", flash="Client archived. Their people keep the access they have.",
+                     request=request)
+
+
+@post("/clients/{org_id:int}/unarchive")
+async def unarchive_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int]) -> Response:
+    await services.set_client_archived(request, staff, org_id, False)
+    return see_other(f"/studio/clients/{org_id}", flash="Client restored.", request=request)
+
+
+@post("/clients/{org_id:int}/people")
+async def add_person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                     data: form(PersonForm)) -> Response:
+    try:
+        await services.add_person(request, staff, org_id, data.name, data.email)
+    except Invalid as exc:
+        return await _client_page(request, staff, org_id, person=data, errors=exc.errors, failed="person")
+    return see_other(f"/studio/clients/{org_id}",
+                     flash=f"{data.name.strip() or data.email.strip()} added. Give them access on a project's Access tab.",
+                     request=request)
+
+
+async def _person_page(request: Request, staff: Principal, organisation_id: int, person_id: int, *,
+                       person: PersonForm | None = None, errors: dict | None = None) -> Template:
+    detail, shown = await services.client_person(staff, organisation_id, person_id)
+    context = {"staff": staff, "client": detail, "person": shown,
+               "form": person or PersonForm(shown.name, shown.email), "errors": errors or {}}
+    return page(request, "studio/client_person.html", context, status_code=400 if errors else 200)
+
+
+@get("/clients/{org_id:int}/people/{person_id:int}")
+async def person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                 person_id: FromPath[int]) -> Template:
+    return await _person_page(request, staff, org_id, person_id)
+
+
+@post("/clients/{org_id:int}/people/{person_id:int}")
+async def update_person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                        person_id: FromPath[int], data: form(PersonForm)) -> Response:
+    try:
+        await services.update_person(request, staff, org_id, person_id, data.name, data.email)
+    except Invalid as exc:
+        return await _person_page(request, staff, org_id, person_id, person=data, errors=exc.errors)
+    return see_other(f"/studio/clients/{org_id}", flash="Changes saved.", request=request)
+
+
+@post("/clients/{org_id:int}/people/{person_id:int}/remove")
+async def remove_person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                        person_id: FromPath[int]) -> Response:
+    revoked = await services.remove_person(request, staff, org_id, person_id)
+    revoked_note = f" Access to {revoked} project{'s' if revoked != 1 else ''} revoked." if revoked else ""
+    return see_other(f"/studio/clients/{org_id}", flash=f"Person removed and signed out everywhere.{revoked_note}",
+                     request=request)
+
+
+HANDLERS = [access, add_client, resend, expiry, revoke, team, invite_member, remove_member, change_role,
+            clients, create_client, client, rename_client, archive_client, unarchive_client, add_person, person,
+            update_person, remove_person]
 PUBLIC_HANDLERS = [studio_login, studio_login_request, studio_link, studio_link_redeem, studio_logout,
                    studio_logout_everywhere, studio_google_start, studio_google_callback]

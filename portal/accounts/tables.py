@@ -31,6 +31,9 @@ class ClientOrganisation(Table, tablename="client_organisation"):
     workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
     name = Varchar(length=200)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: Set when the studio archives the client: hidden from the clients list by default
+    #: and not offered for new projects; grants and people are left as they are.
+    archived_at = Timestamptz(null=True, default=None)
 
 
 class ClientUser(Table, tablename="client_user"):

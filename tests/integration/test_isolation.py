@@ -10,8 +10,9 @@ import re
 
 import pytest
 
+from portal.accounts.tables import ClientUser
 from portal.projects.tables import Task, TaskComment
-from tests.factories import insert, make_deliverable, make_file, make_invoice, make_task
+from tests.factories import insert, make_client, make_deliverable, make_file, make_invoice, make_task
 from tests.fixtures import csrf_token, sign_in_client
 
 PORTAL_PREFIX = "/p/{workspace_slug:str}"
@@ -96,6 +97,12 @@ async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
     task = await make_task(world.workspace, world.project_a, canaries[0], details=canaries[1], status="done")
     await insert(TaskComment(task=task, author=world.staff, body=canaries[2]))
     assert await Task.count().where(Task.project == world.project_a) == 2
+    # The studio's client directory: a colleague added to Alice's organisation without
+    # access, and one removed, are the agency's records, not Alice's to see.
+    canaries += ["CANARY-colleague-3e1d", "canary-colleague-3e1d@northwind.example", "CANARY-removed-a4c2"]
+    await make_client(world.workspace, world.org_a, canaries[4], canaries[3])
+    removed = await make_client(world.workspace, world.org_a, "removed@northwind.example", canaries[5])
+    await ClientUser.update({ClientUser.active: False}).where(ClientUser.id == removed)
     await sign_in_client(http, world.workspace, world.alice)
     urls = ["/p/acme/", "/p/acme/login"]
     ids = {"workspace_slug": "acme", "project_id": world.project_a}

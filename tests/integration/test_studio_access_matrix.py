@@ -93,6 +93,8 @@ async def object_ids(settings, world) -> dict[str, int]:
         "task_id": inbox_task,
         "message_id": message,
         "client_user_id": world.alice,  # preview as client
+        "org_id": world.org_a,
+        "person_id": world.alice,
     }
 
 
