@@ -7,7 +7,7 @@ again with its errors and a 400; success answers 303 with a one-time message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -112,7 +112,7 @@ async def projects(request: Request, staff: NamedDependency[Principal], archived
 async def create_project(request: Request, staff: NamedDependency[Principal],
                          data: Annotated[ProjectForm, FORM]) -> Template | Redirect:
     try:
-        project_id = await services.create_project(staff, **vars(data), request=request)
+        project_id = await services.create_project(staff, **asdict(data), request=request)
     except Invalid as exc:
         return await _list_page(request, staff, form=data, errors=exc.errors, status_code=400)
     return see_other(_url(project_id), flash="Project created.", request=request)
@@ -148,7 +148,7 @@ async def project_overview(request: Request, staff: NamedDependency[Principal], 
 async def edit_project(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                        data: Annotated[ProjectForm, FORM]) -> Template | Redirect:
     try:
-        await services.update_project(staff, project_id, **vars(data), request=request)
+        await services.update_project(staff, project_id, **asdict(data), request=request)
     except Invalid as exc:
         return await _overview_page(request, staff, project_id, form=data, errors=exc.errors, status_code=400)
     return see_other(_url(project_id), flash="Project saved.", request=request)
@@ -276,7 +276,7 @@ async def tasks(request: Request, staff: NamedDependency[Principal], project_id:
 async def add_task(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                    data: Annotated[TaskForm, FORM]) -> Template | Redirect:
     try:
-        task_id = await services.add_task(staff, project_id, **vars(data), request=request)
+        task_id = await services.add_task(staff, project_id, **asdict(data), request=request)
     except Invalid as exc:
         return await _tasks_page(request, staff, project_id, form=data, errors=exc.errors, status_code=400)
     return see_other(_url(project_id, f"/tasks#task-{task_id}"), flash="Task added.", request=request)
@@ -309,7 +309,7 @@ async def task(request: Request, staff: NamedDependency[Principal], project_id: 
 async def edit_task(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                     task_id: FromPath[int], data: Annotated[TaskForm, FORM]) -> Template | Redirect:
     try:
-        await services.edit_task(staff, project_id, task_id, **vars(data), request=request)
+        await services.edit_task(staff, project_id, task_id, **asdict(data), request=request)
     except Invalid as exc:
         return await _task_page(request, staff, project_id, task_id, form=data, errors=exc.errors, status_code=400)
     return see_other(_url(project_id, f"/tasks/{task_id}"), flash="Task saved.", request=request)
