@@ -381,6 +381,8 @@ async def delete_milestone(staff: Principal, project_id: int, milestone_id: int,
 async def move_milestone(staff: Principal, project_id: int, milestone_id: int, direction: str, *,
                          request: Request | None = None) -> None:
     """One place up or down (the first cannot go up, the last not down: nothing changes)."""
+    await staff_project_row(staff, project_id)  # outsiders get 404 whatever they send
+    await _milestone(project_id, milestone_id)
     if direction not in ("up", "down"):
         raise Invalid({"direction": "Move a milestone up or down."})
     async with engine().write_transaction():
@@ -537,6 +539,8 @@ async def edit_task(staff: Principal, project_id: int, task_id: int, *, title: s
 
 async def set_task_status(staff: Principal, project_id: int, task_id: int, status: str, *,
                           request: Request | None = None) -> None:
+    await staff_project_row(staff, project_id)  # outsiders get 404 whatever they send
+    await _task(staff, project_id, task_id)
     if status not in TASK_STATUSES:
         raise Invalid({"status": "Choose one of the statuses: " + ", ".join(TASK_STATUS_LABELS.values()) + "."})
     async with engine().write_transaction():

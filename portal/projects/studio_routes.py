@@ -27,7 +27,8 @@ from portal.workspaces import services as workspaces
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 PROJECT = "/projects/{project_id:int}"
 MILESTONE = PROJECT + "/milestones/{milestone_id:int}"
-TASK = PROJECT + "/tasks/{task_id:int}"
+#: ``work_task_id``: the studio inbox names its (inbox) tasks ``task_id``; these are work tasks.
+TASK = PROJECT + "/tasks/{work_task_id:int}"
 
 PROJECT_STATUS_CHOICES = [(key, STATUS_LABELS[key]) for key in PROJECT_STATUSES]
 TASK_STATUS_CHOICES = [(key, TASK_STATUS_LABELS[key]) for key in TASK_STATUSES]
@@ -301,37 +302,37 @@ async def _task_page(request: Request, staff: Principal, project_id: int, task_i
 
 @get(TASK)
 async def task(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-               task_id: FromPath[int]) -> Template:
-    return await _task_page(request, staff, project_id, task_id)
+               work_task_id: FromPath[int]) -> Template:
+    return await _task_page(request, staff, project_id, work_task_id)
 
 
 @post(TASK + "/edit")
 async def edit_task(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                    task_id: FromPath[int], data: Annotated[TaskForm, FORM]) -> Template | Redirect:
+                    work_task_id: FromPath[int], data: Annotated[TaskForm, FORM]) -> Template | Redirect:
     try:
-        await services.edit_task(staff, project_id, task_id, **asdict(data), request=request)
+        await services.edit_task(staff, project_id, work_task_id, **asdict(data), request=request)
     except Invalid as exc:
-        return await _task_page(request, staff, project_id, task_id, form=data, errors=exc.errors, status_code=400)
-    return see_other(_url(project_id, f"/tasks/{task_id}"), flash="Task saved.", request=request)
+        return await _task_page(request, staff, project_id, work_task_id, form=data, errors=exc.errors, status_code=400)
+    return see_other(_url(project_id, f"/tasks/{work_task_id}"), flash="Task saved.", request=request)
 
 
 @post(TASK + "/status")
 async def set_task_status(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                          task_id: FromPath[int], data: Annotated[StatusForm, FORM]) -> Redirect:
-    await services.set_task_status(staff, project_id, task_id, data.status, request=request)
+                          work_task_id: FromPath[int], data: Annotated[StatusForm, FORM]) -> Redirect:
+    await services.set_task_status(staff, project_id, work_task_id, data.status, request=request)
     label = TASK_STATUS_LABELS.get(data.status, data.status)
-    return see_other(_url(project_id, f"/tasks/{task_id}"), flash=f"Status set to {label}.", request=request)
+    return see_other(_url(project_id, f"/tasks/{work_task_id}"), flash=f"Status set to {label}.", request=request)
 
 
 @post(TASK + "/comments")
 async def add_comment(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                      task_id: FromPath[int], data: Annotated[CommentForm, FORM]) -> Template | Redirect:
+                      work_task_id: FromPath[int], data: Annotated[CommentForm, FORM]) -> Template | Redirect:
     try:
-        await services.add_comment(staff, project_id, task_id, data.body, request=request)
+        await services.add_comment(staff, project_id, work_task_id, data.body, request=request)
     except Invalid as exc:
-        return await _task_page(request, staff, project_id, task_id, errors=exc.errors, comment=data.body,
+        return await _task_page(request, staff, project_id, work_task_id, errors=exc.errors, comment=data.body,
                                 status_code=400)
-    return see_other(_url(project_id, f"/tasks/{task_id}#comments"), flash="Comment added.", request=request)
+    return see_other(_url(project_id, f"/tasks/{work_task_id}#comments"), flash="Comment added.", request=request)
 
 
 #: Under /studio, for a signed-in staff member.

@@ -338,7 +338,7 @@ async def everything() -> tuple:
 async def test_staff_of_another_workspace_get_404_everywhere_and_change_nothing(app, http, world):
     milestone = await make_milestone(world.project_a, "Design")
     task = await make_task(world.workspace, world.project_a, "Work", status="todo", milestone=milestone)
-    ids = {"project_id": world.project_a, "milestone_id": milestone, "task_id": task}
+    ids = {"project_id": world.project_a, "milestone_id": milestone, "work_task_id": task}
     routes = project_paths(app)
     assert len(routes) >= 18, routes
 
@@ -360,12 +360,14 @@ async def test_staff_of_another_workspace_get_404_everywhere_and_change_nothing(
             "order": str(milestone), "organisation": str(world.org_a)}
     for method, path in routes:
         url = fill(path)
-        if method == "GET":
-            response = await http.get(url)
-        else:
-            response = await http.post(url, data={**data, "_csrf_token": csrf_token(http)})
-        assert response.status_code == 404, (method, url, response.status_code)
-        assert "Northwind" not in response.text and "Work" not in response.text
+        # With a valid form and with an empty one: the lookup comes before any validation.
+        for body in (data, {}):
+            if method == "GET":
+                response = await http.get(url)
+            else:
+                response = await http.post(url, data={**body, "_csrf_token": csrf_token(http)})
+            assert response.status_code == 404, (method, url, body, response.status_code)
+            assert "Northwind" not in response.text and "Work" not in response.text
     assert await everything() == before
     assert await AuditEvent.count() == audit_before
     # Their own list does not show workspace A's projects; a project for A's organisation is refused.
