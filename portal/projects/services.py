@@ -160,12 +160,15 @@ PROJECT_COLUMNS = (
 
 
 async def staff_project_row(staff: Principal, project_id: int, *, lock: bool = False) -> dict:
-    """A project of the staff member's workspace (with its client's and lead's names), or 404."""
-    query = Project.select(
-        *PROJECT_COLUMNS, Project.organisation.name.as_alias("client"),
-        Project.lead.name.as_alias("lead_name"), Project.lead.email.as_alias("lead_email"),
-    ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id))
-    row = await (for_update(query) if lock else query).first()
+    """A project of the staff member's workspace (with its client's and lead's names unless ``lock``), or 404."""
+    scope = (Project.id == project_id) & (Project.workspace == staff.workspace_id)
+    if lock:  # the project's own row only: PostgreSQL locks no row of an outer join's nullable side
+        row = await for_update(Project.select(*PROJECT_COLUMNS).where(scope)).first()
+    else:
+        row = await Project.select(
+            *PROJECT_COLUMNS, Project.organisation.name.as_alias("client"),
+            Project.lead.name.as_alias("lead_name"), Project.lead.email.as_alias("lead_email"),
+        ).where(scope).first()
     if row is None:
         raise NotFound()
     return row
