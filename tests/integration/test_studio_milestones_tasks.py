@@ -390,3 +390,14 @@ async def test_a_client_session_never_reaches_the_studio_pages(app, http, world)
             assert response.status_code in (303, 403), (url, response.status_code)
             assert response.headers.get("location", "/studio/login") == "/studio/login"
     assert await everything() == before
+
+
+async def test_milestones_added_at_once_still_get_a_dense_order(http, world):
+    import asyncio
+
+    await sign_in_staff(http, world.workspace, world.staff)
+    await post_form(http, base(world, "/milestones"), {"name": "First"})
+    responses = await asyncio.gather(*(
+        http.post(base(world, "/milestones"), data={"name": f"M{i}", "_csrf_token": csrf_token(http)}) for i in range(6)))
+    assert [r.status_code for r in responses] == [303] * 6
+    assert sorted(position for _, position in await positions(world.project_a)) == list(range(7))
