@@ -397,7 +397,7 @@ async def move_milestone(staff: Principal, project_id: int, milestone_id: int, d
         if 0 <= other < len(ordered):
             ordered[index], ordered[other] = ordered[other], ordered[index]
             await _renumber(project_id, ordered)
-            await record("milestones_reordered", workspace_id=staff.workspace_id, actor=staff, request=request,
+            await record("milestone_order_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
                          target_type="project", target_id=project_id, order=ordered)
         else:
             await _renumber(project_id, ordered)
@@ -414,7 +414,7 @@ async def reorder_milestones(staff: Principal, project_id: int, order: list[int 
             raise Invalid({"order": "The list of milestones changed meanwhile. Reload the page and try again."})
         if ids != current:
             await _renumber(project_id, ids)
-            await record("milestones_reordered", workspace_id=staff.workspace_id, actor=staff, request=request,
+            await record("milestone_order_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
                          target_type="project", target_id=project_id, order=ids)
 
 

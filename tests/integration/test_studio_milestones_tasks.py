@@ -98,7 +98,7 @@ async def test_up_and_down_move_one_place_and_keep_positions_dense(http, world):
     page = (await http.get(base(world, "/milestones"))).text
     names = re.findall(r'data-testid="milestone-name">([^<]+)<', page)
     assert names == ["Three", "One", "Two"]
-    assert [a for a in await actions() if a == "milestones_reordered"] == ["milestones_reordered"] * 2
+    assert [a for a in await actions() if a == "milestone_order_changed"] == ["milestone_order_changed"] * 2
 
 
 async def test_a_gap_in_positions_is_closed_by_the_next_change(http, world):
@@ -128,7 +128,7 @@ async def test_reorder_by_drag_and_drop_takes_exactly_the_projects_milestones(ht
     assert response.status_code == 200 and "<html" not in response.text
     assert re.findall(r'data-testid="milestone-name">([^<]+)<', response.text) == ["Three", "One", "Two"]
     assert await positions(world.project_a) == [("Three", 0), ("One", 1), ("Two", 2)]
-    event = (await AuditEvent.select().where(AuditEvent.action == "milestones_reordered").first())
+    event = (await AuditEvent.select().where(AuditEvent.action == "milestone_order_changed").first())
     assert json.loads(event["detail"])["order"] == [three, one, two]
     # Without htmx the same POST answers a redirect to the page.
     response = await post_form(http, url, {"order": f"{one},{two},{three}"})
