@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import demo_links, sign_in_with
+from tests.e2e.conftest import SCREENSHOTS, demo_links, sign_in_with
 from tests.e2e.test_quality import serious_violations
 
 pytestmark = pytest.mark.e2e
@@ -18,10 +18,17 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path("/tmp/shots/projects")
 
 
-def shoot(page: Page, screenshot, name: str) -> None:
-    path = screenshot(name)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / path.name).write_bytes(path.read_bytes())
+def shoot(page: Page, test_name: str, name: str) -> None:
+    """A full-page screenshot in test-results/screenshots and /tmp/shots/projects.
+
+    Not the ``screenshot`` fixture: ``caret="initial"`` here, because hiding the caret makes
+    Playwright add an inline style, which our CSP refuses (a console error that is the
+    tool's, not the page's).
+    """
+    filename = f"{test_name}-{name}.png".replace("[", "-").replace("]", "")
+    for folder in (SCREENSHOTS, SHOTS):
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / filename), full_page=True, caret="initial")
 
 
 def fits(page: Page, width: int) -> list[str]:
@@ -36,17 +43,30 @@ def names(page: Page) -> list[str]:
     return [text.strip() for text in page.get_by_test_id("milestone-name").all_inner_texts()]
 
 
-def project_cycle(page: Page, browser: Browser, server, screenshot, *, javascript: bool, width: int) -> None:
+def project_cycle(page: Page, browser: Browser, server, test_name: str, *, javascript: bool, width: int) -> None:
     links = demo_links(server)
     checked: list[str] = []
+    console: list[str] = []
+    auditing: list[bool] = []  # axe's own inline styles are refused by our CSP while it runs: not the page's
+
+    def on_console(message) -> None:
+        # The one 400 is the deliberate form error below.
+        if message.type == "error" and not auditing and "status of 400" not in message.text:
+            console.append(message.text)
+
+    page.on("console", on_console)
 
     def check(name: str) -> None:
         if javascript:
-            assert serious_violations(page) == [], (name, page.url)
+            auditing.append(True)
+            violations = serious_violations(page)
+            page.wait_for_timeout(50)  # its console messages arrive after the evaluation
+            auditing.clear()
+            assert violations == [], (name, page.url)
         else:
             assert fits(page, width) == [], (name, page.url)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, page.url)
-        shoot(page, screenshot, name)
+        shoot(page, test_name, name)
         checked.append(name)
 
     page.goto(links["owner@brightline.example"])
@@ -98,7 +118,9 @@ def project_cycle(page: Page, browser: Browser, server, screenshot, *, javascrip
     if javascript:
         # Drag "Design" (last) onto the top half of the first item: it goes first.
         items = page.get_by_test_id("milestone")
-        items.nth(2).locator("[data-drag-handle]").drag_to(items.nth(0), target_position={"x": 40, "y": 4})
+        with page.expect_response(lambda r: r.url.endswith("/milestones/order")) as answer:
+            items.nth(2).locator("[data-drag-handle]").drag_to(items.nth(0), target_position={"x": 40, "y": 4})
+        assert answer.value.status == 200
         expect(page.get_by_test_id("milestone-name")).to_have_text(["Design", "Build", "Launch"])
         page.reload()  # saved on the server, not only moved in the page
         expect(page.get_by_test_id("milestone-name")).to_have_text(["Design", "Build", "Launch"])
@@ -173,20 +195,21 @@ def project_cycle(page: Page, browser: Browser, server, screenshot, *, javascrip
     expect(page.get_by_test_id("flash")).to_have_text("Project unarchived.")
     expect(page.get_by_test_id("edit-project-form")).to_be_visible()
     assert len(checked) == 8
+    assert console == [], "\n".join(console)
 
 
 @pytest.mark.browser_context_args(viewport={"width": 1280, "height": 900})
-def test_a_new_project_its_milestones_and_tasks_move_the_clients_percent(page: Page, browser, fresh_db, screenshot):
-    project_cycle(page, browser, fresh_db, screenshot, javascript=True, width=1280)
+def test_a_new_project_its_milestones_and_tasks_move_the_clients_percent(page: Page, browser, fresh_db, request):
+    project_cycle(page, browser, fresh_db, request.node.name, javascript=True, width=1280)
 
 
 @pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, java_script_enabled=False)
-def test_the_same_on_a_phone_without_javascript(page: Page, browser, fresh_db, screenshot):
-    project_cycle(page, browser, fresh_db, screenshot, javascript=False, width=375)
+def test_the_same_on_a_phone_without_javascript(page: Page, browser, fresh_db, request):
+    project_cycle(page, browser, fresh_db, request.node.name, javascript=False, width=375)
 
 
 @pytest.mark.browser_context_args(viewport={"width": 375, "height": 812})
-def test_studio_project_pages_are_accessible_on_a_phone(page: Page, fresh_db, screenshot):
+def test_studio_project_pages_are_accessible_on_a_phone(page: Page, fresh_db, request):
     """With JavaScript at 375 px: axe on the demo's project pages, nothing scrolls sideways."""
     links = demo_links(fresh_db)
     page.goto(links["owner@brightline.example"])
@@ -200,9 +223,9 @@ def test_studio_project_pages_are_accessible_on_a_phone(page: Page, fresh_db, sc
         assert response is not None and response.status == 200, tail
         assert serious_violations(page) == [], tail
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, tail
-        shoot(page, screenshot, f"demo-{name}")
+        shoot(page, request.node.name, f"demo-{name}")
     page.get_by_role("link", name="Homepage responsive variants").click()
     expect(page.get_by_test_id("comments")).to_contain_text("stacked layout")
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    shoot(page, screenshot, "demo-task")
+    shoot(page, request.node.name, "demo-task")
