@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
@@ -74,6 +75,11 @@ class TaskForm:
 @dataclass
 class StatusForm:
     status: str = ""
+    #: "list": back to the task list (with these filters) instead of the task's page.
+    back: str = ""
+    filter_status: str = ""
+    filter_assignee: str = ""
+    filter_milestone: str = ""
 
 
 @dataclass
@@ -321,6 +327,12 @@ async def set_task_status(request: Request, staff: NamedDependency[Principal], p
                           work_task_id: FromPath[int], data: Annotated[StatusForm, FORM]) -> Redirect:
     await services.set_task_status(staff, project_id, work_task_id, data.status, request=request)
     label = TASK_STATUS_LABELS.get(data.status, data.status)
+    if data.back == "list":
+        filters = services.task_filters(data.filter_status, data.filter_assignee, data.filter_milestone)
+        query = urlencode({key: value for key, value in (("status", filters.status), ("assignee", filters.assignee),
+                                                          ("milestone", filters.milestone)) if value})
+        path = _url(project_id, "/tasks" + (f"?{query}" if query else "") + f"#task-{work_task_id}")
+        return see_other(path, flash=f"Status set to {label}.", request=request)
     return see_other(_url(project_id, f"/tasks/{work_task_id}"), flash=f"Status set to {label}.", request=request)
 
 

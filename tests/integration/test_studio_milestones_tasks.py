@@ -401,3 +401,34 @@ async def test_milestones_added_at_once_still_get_a_dense_order(http, world):
         http.post(base(world, "/milestones"), data={"name": f"M{i}", "_csrf_token": csrf_token(http)}) for i in range(6)))
     assert [r.status_code for r in responses] == [303] * 6
     assert sorted(position for _, position in await positions(world.project_a)) == list(range(7))
+
+
+async def test_task_text_is_shown_as_text_not_markup(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    response = await post_form(http, base(world, "/tasks"), task_form(
+        title="<script>alert(1)</script>", details="<img src=x onerror=alert(2)>\n\nSecond paragraph"))
+    task = (await Task.select(Task.id).where(Task.title == "<script>alert(1)</script>").first())["id"]
+    assert response.status_code == 303
+    await post_form(http, base(world, f"/tasks/{task}/comments"), {"body": "<b>bold?</b>"})
+    for url in (base(world, "/tasks"), base(world, f"/tasks/{task}")):
+        page = (await http.get(url)).text
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    page = (await http.get(base(world, f"/tasks/{task}"))).text
+    assert "<img src=x" not in page and "<b>bold?</b>" not in page and "&lt;b&gt;bold?&lt;/b&gt;" in page
+    assert "<p>Second paragraph</p>" in page
+
+
+async def test_mark_done_from_the_list_comes_back_to_the_filtered_list(http, world):
+    sam = await make_staff(world.workspace, "sam@acme.example", role="member", name="Sam Lee")
+    task = await make_task(world.workspace, world.project_a, "Quick one", status="todo", assignee=sam)
+    await sign_in_staff(http, world.workspace, world.staff)
+    page = (await http.get(base(world, f"/tasks?assignee={sam}"))).text
+    assert 'aria-label="Mark “Quick one” done"' in page and f'name="filter_assignee" value="{sam}"' in page
+    response = await post_form(http, base(world, f"/tasks/{task}/status"), {
+        "status": "done", "back": "list", "filter_assignee": str(sam), "filter_status": "bogus",
+        "filter_milestone": "https://evil.example/"})
+    assert response.status_code == 303
+    assert response.headers["location"] == base(world, f"/tasks?assignee={sam}#task-{task}")
+    row = await Task.select().where(Task.id == task).first()
+    assert row["status"] == "done" and row["completed_at"] is not None
+    assert 'aria-label="Mark “Quick one” done"' not in (await http.get(base(world, "/tasks"))).text
