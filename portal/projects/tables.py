@@ -23,6 +23,9 @@ class Project(Table, tablename="project"):
     start_date = Date(null=True, default=None)
     due_date = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: Set when staff archive the project: hidden from the studio's list, read-only there.
+    #: Clients' pages do not change.
+    archived_at = Timestamptz(null=True, default=None)
 
 
 class ProjectAccess(Table, tablename="project_access"):

@@ -66,4 +66,89 @@
     var panel = document.getElementById("tab-panel");
     if (panel) panel.focus({ preventScroll: true });
   });
+  // Reordering by drag and drop (the Up and Down buttons work without this): a list
+  // marked data-reorder="<url>" holds items with data-id; an item is dragged by its
+  // [data-drag-handle]. On drop the new order is POSTed (ids, comma-separated, with the
+  // CSRF header) and the list the server answers replaces this one.
+  function csrfToken() {
+    var holder = document.querySelector("[hx-headers]");
+    try { return JSON.parse(holder.getAttribute("hx-headers"))["x-csrftoken"] || ""; } catch (e) { return ""; }
+  }
+  function orderOf(list) {
+    return Array.prototype.map.call(list.querySelectorAll(":scope > [data-id]"), function (item) {
+      return item.getAttribute("data-id");
+    });
+  }
+  function enhanceLists() {
+    var lists = document.querySelectorAll("[data-reorder]");
+    for (var i = 0; i < lists.length; i++) lists[i].classList.add("is-enhanced");
+  }
+  document.addEventListener("DOMContentLoaded", enhanceLists);
+  document.addEventListener("htmx:load", enhanceLists);
+  var dragging = null;
+  var before = null;
+  document.addEventListener("pointerdown", function (event) {
+    var item = event.target.closest && event.target.closest("[data-reorder] > [data-id]");
+    if (item) item.draggable = !!event.target.closest("[data-drag-handle]");
+  });
+  document.addEventListener("dragstart", function (event) {
+    var item = event.target.closest && event.target.closest("[data-reorder] > [data-id]");
+    if (!item || !item.draggable) return;
+    dragging = item;
+    before = orderOf(item.parentElement);
+    item.classList.add("is-dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", item.getAttribute("data-id"));
+  });
+  document.addEventListener("dragover", function (event) {
+    if (!dragging) return;
+    var over = event.target.closest && event.target.closest("[data-reorder] > [data-id]");
+    if (!over || over.parentElement !== dragging.parentElement) return;
+    event.preventDefault();
+    if (over === dragging) return;
+    var box = over.getBoundingClientRect();
+    var after = event.clientY > box.top + box.height / 2;
+    over.parentElement.insertBefore(dragging, after ? over.nextSibling : over);
+  });
+  document.addEventListener("drop", function (event) {
+    if (dragging) event.preventDefault();
+  });
+  document.addEventListener("dragend", function () {
+    if (!dragging) return;
+    var item = dragging;
+    var list = item.parentElement;
+    var previous = before;
+    dragging = null;
+    item.classList.remove("is-dragging");
+    item.draggable = false;
+    var order = orderOf(list);
+    if (order.join(",") === previous.join(",")) return;
+    list.setAttribute("aria-busy", "true");
+    fetch(list.getAttribute("data-reorder"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/x-www-form-urlencoded", "x-csrftoken": csrfToken(), "HX-Request": "true"},
+      body: "order=" + encodeURIComponent(order.join(","))
+    }).then(function (response) {
+      if (!response.ok) {
+        showError(response.headers.get("X-Error-Message") || "The new order was not saved. Please reload the page.");
+        previous.forEach(function (id) { list.appendChild(list.querySelector(':scope > [data-id="' + id + '"]')); });
+        list.removeAttribute("aria-busy");
+        return null;
+      }
+      return response.text();
+    }).then(function (html) {
+      if (html === null || html === undefined) return;
+      var holder = document.createElement("div");
+      holder.innerHTML = html;
+      var fresh = holder.querySelector("#" + list.id);
+      if (!fresh) { list.removeAttribute("aria-busy"); return; }
+      list.replaceWith(fresh);
+      if (window.htmx) window.htmx.process(fresh);
+      enhanceLists();
+    }).catch(function () {
+      showError("You seem to be offline. Please check your connection and try again.");
+      list.removeAttribute("aria-busy");
+    });
+  });
 })();

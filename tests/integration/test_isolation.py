@@ -119,3 +119,44 @@ async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
             for canary in canaries:
                 assert canary not in body, (url, canary)
             assert "Internal:" not in body, url
+
+
+async def test_work_added_in_the_studio_reaches_no_portal_page(app, http, world, settings):
+    """Tasks, their details and comments written through the studio's forms (not only by
+    factories) never show on a client's page; the milestone they belong to does."""
+    from portal.projects.tables import Milestone
+    from tests.factories import make_staff
+    from tests.fixtures import post_form, sign_in_staff
+
+    canaries = ["CANARY-studio-task-title-3e1d", "CANARY-studio-details-b7a2", "CANARY-studio-comment-0c94",
+                "CANARY-edited-title-5f60", "CANARY-assignee-name-a81e"]
+    assignee = await make_staff(world.workspace, "sam@acme.example", role="member", name=canaries[4])
+    staff = http.__class__(transport=http._transport, base_url=http.base_url)
+    async with staff:
+        await sign_in_staff(staff, world.workspace, world.staff)
+        base = f"/studio/projects/{world.project_a}"
+        assert (await post_form(staff, f"{base}/milestones", {"name": "Client-visible milestone"})).status_code == 303
+        milestone = (await Milestone.select(Milestone.id).where(Milestone.project == world.project_a).first())["id"]
+        for title in (canaries[0], canaries[3]):
+            response = await post_form(staff, f"{base}/tasks", {
+                "title": title, "details": canaries[1], "status": "in_progress", "assignee": str(assignee),
+                "milestone": str(milestone)})
+            assert response.status_code == 303
+        task = (await Task.select(Task.id).where(Task.title == canaries[0]).first())["id"]
+        assert (await post_form(staff, f"{base}/tasks/{task}/comments", {"body": canaries[2]})).status_code == 303
+        assert (await post_form(staff, f"{base}/tasks/{task}/status", {"status": "done"})).status_code == 303
+    assert await TaskComment.count().where(TaskComment.task == task) == 1
+    await sign_in_client(http, world.workspace, world.alice)
+    ids = {"workspace_slug": "acme", "project_id": world.project_a}
+    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
+    ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
+            "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
+    urls = ["/p/acme/"] + [fill(path, ids) for method, path in portal_routes_with_ids(app) if method == "GET"]
+    progress = (await http.get(f"/p/acme/projects/{world.project_a}")).text
+    assert "Client-visible milestone" in progress  # the page really shows the project's progress
+    for url in urls:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = await http.get(url, headers=headers)
+            assert response.status_code == 200, (url, headers, response.status_code)
+            for canary in canaries:
+                assert canary not in response.text, (url, canary)

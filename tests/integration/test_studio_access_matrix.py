@@ -23,7 +23,7 @@ from piccolo.conf.apps import Finder
 from portal.accounts.tables import StaffMember
 from portal.files.storage import store_bytes
 from portal.mail.tables import OutboxMessage
-from portal.projects.tables import Task
+from portal.projects.tables import Milestone, Task
 from portal.web.sites import STUDIO_ROUTES
 from portal.workspaces.tables import Workspace
 from tests.factories import PNG_1X1, insert, make_deliverable, make_file, make_invoice, make_staff, make_workspace
@@ -95,6 +95,8 @@ async def object_ids(settings, world) -> dict[str, int]:
         "client_user_id": world.alice,  # preview as client
         "org_id": world.org_a,
         "person_id": world.alice,
+        "milestone_id": await insert(Milestone(project=world.project_a, name="Design")),
+        "work_task_id": await insert(Task(workspace=world.workspace, project=world.project_a, title="Wireframes")),
     }
 
 
