@@ -9,7 +9,7 @@ from __future__ import annotations
 from portal.db import fetch
 
 _OWN_MESSAGES = (
-    'SELECT m."subject", m."body", m."created_at", t."status" AS "task_status" FROM "feedback_message" m'
+    'SELECT m."id", m."subject", m."body", m."created_at", t."status" AS "task_status" FROM "feedback_message" m'
     ' LEFT JOIN "task" t ON t."id" = m."task"'
     ' WHERE m."project" = {} AND m."workspace" = {} AND m."client_user" = {}'
     ' ORDER BY m."created_at" DESC, m."id" DESC'
