@@ -34,9 +34,13 @@ class ReplyForm:
     body: str = ""
 
 
-def _back(task_id: int, back: str) -> str:
-    """Where a status change returns: the task's page, or the inbox (the default)."""
-    return f"/studio/inbox/{task_id}" if back == "task" else "/studio/inbox"
+async def _back(staff: Principal, task_id: int, back: str) -> str:
+    """Where a status change returns: the task's page, its project's Feedback tab, or the inbox (the default)."""
+    if back == "task":
+        return f"/studio/inbox/{task_id}"
+    if back == "project":
+        return f"/studio/projects/{(await services.inbox_task(staff, task_id)).project_id}/feedback"
+    return "/studio/inbox"
 
 
 @get("/inbox")
@@ -75,7 +79,7 @@ async def set_inbox_status(
     data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     await services.set_inbox_status(staff, task_id, data.status, request=request)
-    return see_other(_back(task_id, data.back), flash="Status updated.", request=request)
+    return see_other(await _back(staff, task_id, data.back), flash="Status updated.", request=request)
 
 
 @post("/inbox/{task_id:int}/assign")

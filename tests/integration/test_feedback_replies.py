@@ -211,6 +211,12 @@ async def test_the_projects_feedback_tab(app, http, world):
     page = (await http.get(f"/studio/projects/{world.project_a}/feedback")).text
     assert "Alpha" in page and "Bravo" not in page
     assert f'href="/studio/projects/{world.project_a}/feedback" aria-current="page"' in page
+    task = (await Task.select(Task.id).where(Task.title == "Alpha").first())["id"]
+    assert 'name="back" value="project"' in page
+    response = await post_form(http, f"/studio/inbox/{task}/status", {"status": "done", "back": "project"})
+    assert response.headers["location"] == f"/studio/projects/{world.project_a}/feedback"
+    done = (await http.get(response.headers["location"])).text
+    assert re.findall(r'data-testid="inbox-status">([^<]+)<', done) == ["Done"]  # done ones stay on the project's tab
     # The other tabs of the project now link to it.
     deliverables = (await http.get(f"/studio/projects/{world.project_a}/deliverables")).text
     assert f'href="/studio/projects/{world.project_a}/feedback"' in deliverables
