@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar import Request
+
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.accounts.tables import StaffMember
@@ -67,18 +69,15 @@ def validate(subject: str, message: str) -> tuple[str, str]:
 async def feedback_tab(client: Principal, project_id: int, draft: Draft | None = None) -> FeedbackTab:
     """The client's own earlier messages on a visible project, newest first."""
     project = await get_visible_project(client, project_id)
-    rows = await queries.own_messages(project["id"], client.workspace_id, client.user_id)
-    # Only the staff replies meant for the client: never the task, its assignee or comments.
+    messages: dict[int, dict] = {}
     replies: dict[int, list[dict]] = {}
-    for reply in await FeedbackReply.select(
-        FeedbackReply.message, FeedbackReply.author_name, FeedbackReply.body, FeedbackReply.created_at,
-    ).where(
-        (FeedbackReply.workspace == client.workspace_id) & (FeedbackReply.message.project == project["id"])
-        & (FeedbackReply.message.client_user == client.user_id)
-    ).order_by(FeedbackReply.created_at).order_by(FeedbackReply.id):
-        replies.setdefault(reply["message"], []).append(reply)
-    messages = [message_view(row, replies.get(row["id"])) for row in rows]
-    return FeedbackTab(project_header(project), messages, draft or Draft())
+    for row in await queries.own_messages(project["id"], client.workspace_id, client.user_id):
+        messages.setdefault(row["id"], row)
+        if row["reply_id"] is not None:
+            replies.setdefault(row["id"], []).append(
+                {"author_name": row["author_name"], "body": row["reply_body"], "created_at": row["reply_at"]})
+    views = [message_view(row, replies.get(key)) for key, row in messages.items()]
+    return FeedbackTab(project_header(project), views, draft or Draft())
 
 
 async def _recipient(project: dict) -> dict | None:
@@ -97,7 +96,7 @@ async def _recipient(project: dict) -> dict | None:
 
 
 async def send_feedback(
-    settings: Settings, client: Principal, project_id: int, subject: str, message: str, request=None,
+    settings: Settings, client: Principal, project_id: int, subject: str, message: str, request: Request | None = None,
 ) -> None:
     """Save the message, its inbox task and the lead's email; ``Invalid`` (nothing written) for bad input."""
     project = await get_visible_project(client, project_id)
@@ -230,7 +229,7 @@ async def _existing_task(staff: Principal, task_id: int) -> None:
         raise NotFound()
 
 
-async def set_inbox_status(staff: Principal, task_id: int, status: str, request=None) -> None:
+async def set_inbox_status(staff: Principal, task_id: int, status: str, request: Request | None = None) -> None:
     """Move an inbox task of the staff member's workspace to todo, in_progress or done.
 
     The task is looked up first: another workspace's id is a 404 whatever the form says.
@@ -247,7 +246,7 @@ async def set_inbox_status(staff: Principal, task_id: int, status: str, request=
                  target_type="task", target_id=task_id, status=status)
 
 
-async def assign(staff: Principal, task_id: int, assignee: str, request=None) -> None:
+async def assign(staff: Principal, task_id: int, assignee: str, request: Request | None = None) -> None:
     """Give an inbox task to an active member of the workspace ("" leaves it unassigned).
 
     Any other id (another workspace's staff, a removed member, garbage) is ``Invalid``.
@@ -273,7 +272,7 @@ def validate_reply(body: str) -> str:
     return body
 
 
-async def reply(settings: Settings, staff: Principal, task_id: int, body: str, request=None) -> None:
+async def reply(settings: Settings, staff: Principal, task_id: int, body: str, request: Request | None = None) -> None:
     """Answer the client's message behind an inbox task: saved, shown on their Feedback tab, emailed to them.
 
     ``Invalid`` (nothing written) for an empty or too long reply, or a task no client wrote.
