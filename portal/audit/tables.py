@@ -19,4 +19,8 @@ class AuditEvent(Table, tablename="audit_event"):
     ip = Varchar(length=45, default="")
     user_agent = Text(default="")
     detail = Text(default="")
+    # The project the event is about, where the recorder named one (detail project_id or
+    # project, or a project target): the Activity page's project filter. Not a foreign
+    # key: the trail outlives a deleted project.
+    project = Integer(null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -57,7 +57,8 @@ async def send_feedback(
 ) -> Template | Redirect:
     require(site.plan, "feedback")
     try:
-        await services.send_feedback(request.app.state.settings, client, project_id, data.subject, data.message)
+        await services.send_feedback(request.app.state.settings, client, project_id, data.subject, data.message,
+                                     request=request)
     except Invalid as exc:
         tab = await services.feedback_tab(client, project_id, Draft(data.subject, data.message, exc.errors))
         response = _tab(request, site, client, tab, status_code=400)

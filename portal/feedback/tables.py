@@ -5,7 +5,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from portal.accounts.tables import ClientUser
+from portal.accounts.tables import ClientUser, StaffMember
 from portal.projects.tables import Project, Task
 from portal.workspaces.tables import Workspace
 
@@ -20,4 +20,15 @@ class FeedbackMessage(Table, tablename="feedback_message"):
     subject = Varchar(length=200)
     body = Text()
     task = ForeignKey(Task, null=True, index=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class FeedbackReply(Table, tablename="feedback_reply"):
+    """A staff member's answer to a client's message: meant for the client, shown on their Feedback tab."""
+
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    message = ForeignKey(FeedbackMessage, index=True, on_delete=OnDelete.cascade, null=False)
+    staff = ForeignKey(StaffMember, null=True, on_delete=OnDelete.set_null)
+    author_name = Varchar(length=200, default="")
+    body = Text()
     created_at = Timestamptz(default=TimestamptzNow())

@@ -19,7 +19,7 @@ async def send(app, world, client_user: int, project: int, subject: str, message
         assert response.status_code == 303
 
 
-async def test_the_inbox_lists_my_feedback_tasks_across_projects(app, http, world):
+async def test_the_inbox_lists_the_workspaces_feedback_tasks_and_mine_on_request(app, http, world):
     await send(app, world, world.alice, world.project_a, "Store locator", "Shops on a map, please.")
     await send(app, world, world.carol, world.project_b, "New logo colours", "Greener?")
     other_member = await make_staff(world.workspace, "sam@acme.example", role="member")
@@ -31,11 +31,15 @@ async def test_the_inbox_lists_my_feedback_tasks_across_projects(app, http, worl
 
     assert response.status_code == 200
     html = response.text
-    assert html.count('data-testid="inbox-item"') == 2
+    assert html.count('data-testid="inbox-item"') == 3
     assert "Store locator" in html and "Shops on a map, please." in html
     assert "Alice Andrews" in html and "Northwind" in html and "Northwind website" in html
     assert "New logo colours" in html and "Carol Chen" in html and "Globex rebrand" in html
-    assert "Not mine" not in html and "Internal: work task" not in html
+    assert "Not mine" in html and "Internal: work task" not in html
+
+    mine = (await http.get("/studio/inbox?assignee=me")).text
+    assert mine.count('data-testid="inbox-item"') == 2
+    assert "Store locator" in mine and "New logo colours" in mine and "Not mine" not in mine
 
 
 async def test_setting_a_status_moves_the_task_and_the_client_sees_it(app, http, world):
@@ -51,7 +55,9 @@ async def test_setting_a_status_moves_the_task_and_the_client_sees_it(app, http,
     await post_form(http, f"/studio/inbox/{task}/status", {"status": "done"})
     row = await Task.select(Task.status, Task.completed_at).where(Task.id == task).first()
     assert row["status"] == "done" and row["completed_at"] is not None
-    html = (await http.get("/studio/inbox")).text
+    html = (await http.get("/studio/inbox")).text  # open ones by default: a done task has left it
+    assert 'data-testid="inbox-empty"' in html and "Store locator" not in html
+    html = (await http.get("/studio/inbox?status=done")).text
     assert re.findall(r'data-testid="inbox-status">([^<]+)<', html) == ["Done"]
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as alice:

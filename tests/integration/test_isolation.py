@@ -11,8 +11,9 @@ import re
 import pytest
 
 from portal.accounts.tables import ClientUser
+from portal.feedback.tables import FeedbackMessage, FeedbackReply
 from portal.projects.tables import Task, TaskComment
-from tests.factories import insert, make_client, make_deliverable, make_file, make_invoice, make_task
+from tests.factories import insert, make_client, make_deliverable, make_file, make_invoice, make_staff, make_task
 from tests.fixtures import csrf_token, sign_in_client
 
 PORTAL_PREFIX = "/p/{workspace_slug:str}"
@@ -93,15 +94,29 @@ async def test_a_client_session_does_not_open_the_studio(http, world):
 
 
 async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
-    canaries = ["CANARY-task-title-7f3a", "CANARY-task-details-91bc", "CANARY-comment-55d0"]
+    canaries = ["CANARY-task-title-7f3a", "CANARY-task-details-91bc", "CANARY-comment-55d0",
+                "CANARY-assignee-c41d", "canary-assignee-c41d@acme.example"]
     task = await make_task(world.workspace, world.project_a, canaries[0], details=canaries[1], status="done")
     await insert(TaskComment(task=task, author=world.staff, body=canaries[2]))
-    assert await Task.count().where(Task.project == world.project_a) == 2
+    # Alice's own feedback, its inbox task assigned to a team member and answered: she sees her
+    # message, its status and the reply, never who it is assigned to or the task's comments.
+    assignee = await make_staff(world.workspace, canaries[4], role="member", name=canaries[3])
+    inbox = await make_task(world.workspace, world.project_a, "Store locator", kind="inbox", assignee=assignee,
+                            details="Shops on a map")
+    await insert(TaskComment(task=inbox, author=assignee, body="CANARY-inbox-comment-0be2"))
+    canaries.append("CANARY-inbox-comment-0be2")
+    message = await insert(FeedbackMessage(workspace=world.workspace, project=world.project_a, client_user=world.alice,
+                                           author_email="alice@northwind.example", subject="Store locator",
+                                           body="Shops on a map", task=inbox))
+    await insert(FeedbackReply(workspace=world.workspace, message=message, staff=world.staff,
+                               author_name="Olivia Owner", body="A map by Friday"))
+    assert await Task.count().where(Task.project == world.project_a) == 3
     # The studio's client directory: a colleague added to Alice's organisation without
     # access, and one removed, are the agency's records, not Alice's to see.
-    canaries += ["CANARY-colleague-3e1d", "canary-colleague-3e1d@northwind.example", "CANARY-removed-a4c2"]
-    await make_client(world.workspace, world.org_a, canaries[4], canaries[3])
-    removed = await make_client(world.workspace, world.org_a, "removed@northwind.example", canaries[5])
+    colleague = ["CANARY-colleague-3e1d", "canary-colleague-3e1d@northwind.example", "CANARY-removed-a4c2"]
+    canaries += colleague
+    await make_client(world.workspace, world.org_a, colleague[1], colleague[0])
+    removed = await make_client(world.workspace, world.org_a, "removed@northwind.example", colleague[2])
     await ClientUser.update({ClientUser.active: False}).where(ClientUser.id == removed)
     await sign_in_client(http, world.workspace, world.alice)
     urls = ["/p/acme/", "/p/acme/login"]
@@ -119,6 +134,8 @@ async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
             for canary in canaries:
                 assert canary not in body, (url, canary)
             assert "Internal:" not in body, url
+    feedback = (await http.get(f"/p/acme/projects/{world.project_a}/feedback")).text
+    assert "A map by Friday" in feedback and "Shops on a map" in feedback  # the canaries were on a real page
 
 
 async def test_work_added_in_the_studio_reaches_no_portal_page(app, http, world, settings):
