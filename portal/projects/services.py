@@ -92,11 +92,10 @@ async def studio_overview(workspace_id: int, *, include_archived: bool = False) 
 
 async def organisation_choices(workspace_id: int, *, keep: int | None = None) -> list[tuple[int, str]]:
     """(id, name) of the workspace's live client organisations (and ``keep``, the current one)."""
-    archived_at = getattr(ClientOrganisation, "archived_at", None)  # added by the accounts area
-    columns = [ClientOrganisation.id, ClientOrganisation.name] + ([archived_at] if archived_at is not None else [])
-    rows = await ClientOrganisation.select(*columns).where(ClientOrganisation.workspace == workspace_id).order_by(
-        ClientOrganisation.name)
-    return [(r["id"], r["name"]) for r in rows if r.get("archived_at") is None or r["id"] == keep]
+    rows = await ClientOrganisation.select(
+        ClientOrganisation.id, ClientOrganisation.name, ClientOrganisation.archived_at
+    ).where(ClientOrganisation.workspace == workspace_id).order_by(ClientOrganisation.name)
+    return [(r["id"], r["name"]) for r in rows if r["archived_at"] is None or r["id"] == keep]
 
 
 async def staff_choices(workspace_id: int, *, keep: int | None = None) -> list[tuple[int, str]]:

@@ -180,3 +180,20 @@ async def test_the_list_says_what_to_do_when_empty(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     page = (await http.get("/studio/projects")).text
     assert 'data-testid="no-projects"' in page and "Create the first one" in page
+
+
+async def test_an_archived_client_is_not_offered_for_a_new_project(http, world):
+    from portal import clock
+
+    await ClientOrganisation.update({ClientOrganisation.archived_at: clock.now()}).where(ClientOrganisation.id == world.org_b)
+    await sign_in_staff(http, world.workspace, world.staff)
+    page = await http.get("/studio/projects")
+    assert f'<option value="{world.org_a}">Northwind</option>' in page.text
+    assert f'<option value="{world.org_b}">' not in page.text
+    before = await snapshot()
+    response = await post_form(http, "/studio/projects", form(world, organisation=str(world.org_b)))
+    assert response.status_code == 400 and "Choose one of this workspace&#39;s client organisations." in response.text
+    assert await snapshot() == before
+    # a project that already belongs to it keeps it when edited
+    edit = await http.get(f"/studio/projects/{world.project_b}")
+    assert f'<option value="{world.org_b}" selected>' in edit.text
