@@ -20,13 +20,14 @@ _CLIENT_INVOICES = (
 )
 _CLIENT_INVOICE = (
     f'SELECT {column_list(SUMMARY_COLUMNS, "i.")},'
-    ' i."notes", i."paid_at", o."name" AS "billed_to"'
+    ' i."notes", i."paid_at", i."tax_cents", o."name" AS "billed_to"'
     ' FROM "invoice" i JOIN "project" p ON p."id" = i."project"'
     ' JOIN "client_organisation" o ON o."id" = p."organisation"'
     f' WHERE i."id" = {{}} AND i."project" = {{}} AND i."workspace" = {{}} AND i."status" IN ({in_list(CLIENT_VISIBLE)})'
 )
 _LINES = (
-    'SELECT "description", "quantity", "unit_amount_cents", "amount_cents" FROM "invoice_line"'
+    'SELECT "description", "quantity", "unit_amount_cents", "amount_cents", "tax_rate", "tax_cents"'
+    ' FROM "invoice_line"'
     ' WHERE "invoice" = {} ORDER BY "position", "id"'
 )
 

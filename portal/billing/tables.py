@@ -25,12 +25,29 @@ class Invoice(Table, tablename="invoice"):
     currency = Varchar(length=3, default="usd")
     issue_date = Date()
     due_date = Date()
+    #: Sum of the lines' net amounts, of their taxes, and the two together (what is due).
+    subtotal_cents = BigInt(default=0)
+    tax_cents = BigInt(default=0)
     total_cents = BigInt(default=0)
     notes = Text(default="")
+    #: Staff only, never shown in the portal: how a payment recorded by hand arrived.
+    paid_note = Text(default="")
+    voided_at = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
     paid_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
+
+class InvoiceNumbering(Table, tablename="invoice_numbering"):
+    """Per workspace: the prefix of new invoice numbers and the next number of the sequence.
+
+    Read and moved on inside the write transaction that inserts the invoice (the row
+    locked on PostgreSQL, the database on SQLite), so numbers are unique and gap-free.
+    """
+
+    workspace = ForeignKey(Workspace, unique=True, on_delete=OnDelete.cascade, null=False)
+    prefix = Varchar(length=12, default="INV-")
+    next_number = Integer(default=1)
 
 
 class InvoiceLine(Table, tablename="invoice_line"):
@@ -39,6 +56,9 @@ class InvoiceLine(Table, tablename="invoice_line"):
     quantity = Numeric(digits=(10, 2), default=Decimal("1"))
     unit_amount_cents = BigInt()
     amount_cents = BigInt()
+    #: Tax rate in percent (0-100, two decimals) and the line's tax, rounded half up to the cent.
+    tax_rate = Numeric(digits=(5, 2), default=Decimal("0"))
+    tax_cents = BigInt(default=0)
     position = Integer(default=0)
 
 

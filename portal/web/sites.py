@@ -19,6 +19,7 @@ from portal.accounts import studio_routes as accounts_studio
 from portal.accounts.sessions import Principal
 from portal.audit import studio_routes as audit_studio
 from portal.billing import portal_routes as billing_portal
+from portal.billing import studio_routes as billing_studio
 from portal.deliverables import portal_routes as deliverables_portal
 from portal.deliverables import studio_routes as deliverables_studio
 from portal.feedback import portal_routes as feedback_portal
@@ -37,7 +38,7 @@ from portal.workspaces import studio_routes as workspaces_studio
 PORTAL_ROUTES = (projects_portal, deliverables_portal, files_portal, billing_portal, feedback_portal,
                  accounts_portal, workspaces_portal)
 STUDIO_ROUTES = (audit_studio, projects_studio, accounts_studio, workspaces_studio, deliverables_studio, files_studio,
-                 feedback_studio, mail_studio)
+                 feedback_studio, mail_studio, billing_studio)
 
 
 @get("/patterns")
