@@ -237,7 +237,7 @@ def format_number(prefix: str, number: int) -> str:
 
 
 async def _numbering(workspace_id: int, *, lock: bool) -> dict:
-    """The workspace's numbering row, made on first use (inside a write transaction when ``lock``)."""
+    """The workspace's numbering row, made on first use; call inside a write transaction."""
     await InvoiceNumbering.insert(InvoiceNumbering(workspace=workspace_id, prefix=DEFAULT_PREFIX, next_number=1)).on_conflict(
         target=InvoiceNumbering.workspace, action="DO NOTHING"
     )
@@ -265,8 +265,10 @@ async def _take_number(workspace_id: int) -> str:
 async def numbering_settings(staff: Principal) -> dict:
     """Prefix and the next number (owners and admins only)."""
     ensure_manager(staff, "change how invoices are numbered")
-    async with engine().write_transaction():
-        row = await _numbering(staff.workspace_id, lock=False)
+    # A read only (no write on a GET): a workspace without invoices yet has no row.
+    row = await InvoiceNumbering.select(InvoiceNumbering.prefix, InvoiceNumbering.next_number).where(
+        InvoiceNumbering.workspace == staff.workspace_id
+    ).first() or {"prefix": DEFAULT_PREFIX, "next_number": 1}
     return {"prefix": row["prefix"], "next": format_number(row["prefix"], row["next_number"])}
 
 

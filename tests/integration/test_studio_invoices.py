@@ -120,8 +120,15 @@ async def test_a_bad_prefix_is_refused_and_nothing_changes(http, world, prefix):
     response = await post_form(http, "/studio/settings/billing", {"prefix": prefix})
     assert response.status_code == 400
     assert "1 to 12 letters, digits or - _ / ." in response.text and 'aria-invalid="true"' in response.text
-    numbering = await InvoiceNumbering.select().where(InvoiceNumbering.workspace == world.workspace).first()
-    assert numbering["prefix"] == "INV-"
+    assert await InvoiceNumbering.count() == 0  # nothing saved
+    assert 'data-testid="next-number">INV-0001<' in response.text
+
+
+async def test_opening_the_billing_settings_writes_nothing(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    page = await http.get("/studio/settings/billing")
+    assert page.status_code == 200 and 'data-testid="next-number">INV-0001<' in page.text and 'value="INV-"' in page.text
+    assert await InvoiceNumbering.count() == 0
 
 
 async def test_members_cannot_open_or_change_the_billing_settings(http, world):
