@@ -42,6 +42,10 @@ MANAGER_ONLY = {
     ("POST", "/studio/team/{member_id:int}/role"),
     ("POST", "/studio/settings/portal"),
     ("POST", "/studio/settings/portal/logo/remove"),
+    ("POST", "/studio/invoices/{invoice_id:int}/paid"),
+    ("POST", "/studio/invoices/{invoice_id:int}/void"),
+    ("GET", "/studio/settings/billing"),
+    ("POST", "/studio/settings/billing"),
 }
 
 
@@ -189,3 +193,14 @@ async def test_members_get_403_on_what_owners_and_admins_do(app, http, world, se
         response = await (http.get(url) if method == "GET" else post_form(http, url, {"role": "owner", "email": "x@y.example"}))
         assert response.status_code == 403, (method, path, response.status_code)
     assert await snapshot() == before
+
+
+async def test_the_settings_pages_link_each_other_for_managers_only(app, http, world, settings):
+    ids = await object_ids(settings, world)
+    await sign_in_staff(http, world.workspace, world.staff)
+    page = await http.get("/studio/settings/portal")
+    assert 'href="/studio/settings/billing"' in page.text
+    http.cookies.clear()
+    await sign_in_staff(http, world.workspace, ids["member_id"])
+    page = await http.get("/studio/settings/portal")
+    assert page.status_code == 200 and 'href="/studio/settings/billing"' not in page.text
