@@ -43,6 +43,7 @@ from portal.deliverables.views import (
     deliverable_detail,
 )
 from portal.errors import Conflict, Invalid, NotFound
+from portal.files import services as files
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
@@ -590,3 +591,25 @@ async def staff_reply(
                 return 0
             sent += 1
     return sent
+
+
+async def approved_use_of(workspace_id: int, stored_file_id: int, sha256: str) -> str:
+    """Why a project file must not be deleted: an approved deliverable of the workspace
+    has a version with the same stored bytes (same ``StoredFile`` or same SHA-256); else "".
+    """
+    row = await DeliverableVersion.select(
+        DeliverableVersion.number, DeliverableVersion.deliverable.title.as_alias("title"),
+    ).where(
+        (DeliverableVersion.deliverable.workspace == workspace_id)
+        & (DeliverableVersion.deliverable.status == "approved")
+        & Or(DeliverableVersion.stored_file == stored_file_id, DeliverableVersion.content_sha256 == sha256)
+    ).first()
+    if row is None:
+        return ""
+    return (
+        f"This file cannot be deleted: it is version {row['number']} of the approved deliverable "
+        f"\"{row['title']}\", whose record must keep its file. Nothing was changed."
+    )
+
+
+files.DELETE_GUARDS.append(approved_use_of)

@@ -152,3 +152,63 @@
     });
   });
 })();
+
+// == Upload progress (deliverable versions and project files) ==
+// Self-contained: forms marked data-upload-progress (boosted, multipart) show their
+// <progress> while htmx sends them, fed by htmx:xhr:progress. Without JavaScript the
+// bar stays hidden and the plain form posts as usual.
+(function () {
+  "use strict";
+
+  function uploadForm(elt) {
+    return elt && elt.matches && elt.matches("form[data-upload-progress]") ? elt : null;
+  }
+  function parts(form) {
+    var box = form.querySelector("[data-upload-progress-bar]");
+    if (!box) return null;
+    return { box: box, bar: box.querySelector("progress"), text: box.querySelector("[data-upload-progress-text]"),
+             button: form.querySelector('button[type="submit"]') };
+  }
+  function set(p, percent) {
+    p.bar.value = percent;
+    if (p.text) p.text.textContent = percent + "%";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var p = form && parts(form);
+    if (!p) return;
+    set(p, 0);
+    p.box.hidden = false;
+    form.setAttribute("aria-busy", "true");
+    if (p.button) p.button.disabled = true;
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = uploadForm(event.target);
+    var p = form && parts(form);
+    if (!p || !event.detail.lengthComputable || !event.detail.total) return;
+    // The upload's events come first, then the answer's: never go backwards.
+    var percent = Math.min(100, Math.floor((event.detail.loaded * 100) / event.detail.total));
+    if (percent > p.bar.value) set(p, percent);
+  });
+
+  // A stored upload answers with a redirect to the page that shows it: load that page
+  // for real (its own scripts, e.g. the PDF viewer), rather than swapping its body in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = uploadForm(event.detail.requestConfig && event.detail.requestConfig.elt);
+    var xhr = event.detail.xhr;
+    if (!form || !xhr || xhr.status < 200 || xhr.status >= 300) return;
+    event.detail.shouldSwap = false;
+    window.location.assign(xhr.responseURL || window.location.href);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var p = form && parts(form);
+    if (!p) return;
+    p.box.hidden = true;
+    form.removeAttribute("aria-busy");
+    if (p.button) p.button.disabled = false;
+  });
+})();
