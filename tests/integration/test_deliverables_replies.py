@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal import clock
+from portal.audit.tables import AuditEvent
 from portal.deliverables.tables import Deliverable, DeliverableComment
 from portal.mail.tables import OutboxMessage
 from portal.projects.tables import Project, ProjectAccess
@@ -41,10 +42,25 @@ async def test_a_staff_reply_is_in_the_thread_and_emailed_to_every_client_with_a
     assert f"/p/acme/projects/{world.project_a}/deliverables/{deliverable}" in mails[0]["text_body"]
     page = await http.get(response.headers["location"])
     assert "The blue is Pantone 286." in page.text and "2 clients emailed" in page.text
+    event = await AuditEvent.select().where(AuditEvent.action == "deliverable.replied").first()
+    assert event["target_id"] == deliverable and event["actor_email"] == "olivia@acme.example"
     http.cookies.clear()
     await sign_in_client(http, world.workspace, world.alice)
     client_page = (await http.get(portal_url(world, deliverable))).text
     assert "The blue is Pantone 286." in client_page and "Olivia Owner" in client_page
+
+
+async def test_staff_can_reply_on_an_approved_deliverable_which_stays_locked(http, world, settings):
+    deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Poster", "approved")
+    await sign_in_staff(http, world.workspace, world.staff)
+    page = (await http.get(studio_url(world, deliverable))).text
+    assert 'data-testid="reply-form"' in page and 'data-testid="upload-form"' not in page
+    response = await post_form(http, f"{studio_url(world, deliverable)}/reply", {"body": "Final files are attached."})
+    assert response.status_code == 303
+    assert await DeliverableComment.count() == 1
+    assert [m["to_address"] for m in await OutboxMessage.select()] == ["alice@northwind.example"]
+    row = await Deliverable.select(Deliverable.status, Deliverable.current_version).first()
+    assert row == {"status": "approved", "current_version": 1}
 
 
 async def test_a_staff_reply_on_a_draft_emails_nobody(http, world, settings):
