@@ -203,6 +203,17 @@
     window.location.assign(xhr.responseURL || window.location.href);
   });
 
+  // Too large (413, refused as the body arrives): the server's own words, e.g. "Files
+  // can be up to 200 MB.", rather than the generic message shown for other statuses.
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var xhr = event.detail.xhr;
+    var box = document.getElementById("flash-error");
+    if (!form || !xhr || xhr.status !== 413 || !box) return;
+    box.textContent = xhr.getResponseHeader("X-Error-Message") || "That file is too large.";
+    box.hidden = false;
+  });
+
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = uploadForm(event.detail.elt);
     var p = form && parts(form);

@@ -202,3 +202,24 @@ def test_a_large_upload_shows_a_progress_bar(page: Page, fresh_db, tmp_path, whe
     cdp.send("Network.emulateNetworkConditions", {
         "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     shot(page, f"upload-done-{where}-1280")
+
+
+def test_a_file_over_the_limit_says_so_with_javascript(browser, fresh_db, tmp_path):
+    """A server with a 1 MB limit, on the same database: the 413's own message shows."""
+    from tests.servers import start_server
+
+    links = demo_links(fresh_db)
+    too_big = tmp_path / "too-big.bin"
+    too_big.write_bytes(os.urandom(2 * MB))
+    with start_server("small-limit", {"PORTAL_MAX_UPLOAD_MB": "1"}) as small:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(links["owner@brightline.example"].replace(fresh_db.url, small.url))
+        page.get_by_test_id("continue").click()
+        page.goto(f"{small.url}/studio/projects/{project_id('Website redesign')}/files")
+        before = page.get_by_test_id("studio-file").count()
+        page.get_by_label("File", exact=True).set_input_files(str(too_big))
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#flash-error")).to_contain_text("Files can be up to 1.0 MB")
+        expect(page.get_by_test_id("upload-progress")).to_be_hidden()
+        page.reload()
+        expect(page.get_by_test_id("studio-file")).to_have_count(before)
