@@ -31,6 +31,11 @@ class DecisionForm:
     comment: str = ""
 
 
+@dataclass
+class ReplyForm:
+    body: str = ""
+
+
 FormBody = Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -52,14 +57,14 @@ async def deliverables_tab(
 async def _detail_page(
     request: Request, site: PortalSite, client: Principal, project_id: int, deliverable_id: int, *,
     version: int | None = None, done: str | None = None, errors: dict | None = None, comment: str = "",
-    status_code: int = 200,
+    reply: str = "", status_code: int = 200,
 ) -> Template:
     project, row = await services.client_deliverable(client, project_id, deliverable_id)
     detail = await services.detail(row, _base(site, project_id), shown=version, viewer_client=client.user_id)
     context = {
         "site": site, "client": client, "project": project_header(project), "tab": "deliverables",
         "deliverable": detail, "can_decide": site.allows("approvals"), "done": done if done in DONE else "",
-        "errors": errors or {}, "comment": comment,
+        "errors": errors or {}, "comment": comment, "reply": reply,
     }
     return page(request, "portal/deliverable.html", context, fragment="portal/_deliverable.html",
                 status_code=status_code)
@@ -99,6 +104,22 @@ async def request_changes(
     return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=changes_requested")
 
 
+@post(DETAIL + "/reply")
+async def reply(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], deliverable_id: FromPath[int],
+    data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response:
+    try:
+        await services.client_reply(request.app.state.settings, client, plan=site.plan, project_id=project_id,
+                                    deliverable_id=deliverable_id, body=data.body, request=request)
+    except Invalid as exc:
+        return await _detail_page(request, site, client, project_id, deliverable_id, errors=exc.errors,
+                                  reply=data.body, status_code=400)
+    return see_other(f"{_base(site, project_id)}/{deliverable_id}#thread-heading",
+                     flash="Reply sent. The team has been emailed.", request=request)
+
+
 @get(DETAIL + "/versions/{number:int}/file")
 async def version_file(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
@@ -112,5 +133,5 @@ async def version_file(
 
 
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, version_file]
+HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, reply, version_file]
 #: Routes under /studio that need a signed-in staff member.

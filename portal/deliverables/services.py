@@ -31,6 +31,7 @@ from portal.deliverables.tables import (
     CLIENT_VISIBLE_STATUSES,
     DELIVERABLE_STATUSES,
     Deliverable,
+    DeliverableComment,
     DeliverableVersion,
     ReviewDecision,
 )
@@ -42,6 +43,7 @@ from portal.deliverables.views import (
     deliverable_detail,
 )
 from portal.errors import Conflict, Invalid, NotFound
+from portal.files import services as files
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
@@ -478,3 +480,136 @@ async def mark_ready(
         await record("deliverable.ready_for_review", workspace_id=staff.workspace_id, actor=staff, request=request,
                      target_type="deliverable", target_id=deliverable_id, version=row["current_version"])
         return await email_ready_for_review(settings, staff.workspace_id, project, row, version["note"])
+
+
+# Replies in the deliverable's thread: free text, from the client or from staff.
+#
+# A reply is conversation, not a change: it is allowed in every client-visible
+# status, approved included (the lock keeps the deliverable itself unchanged). Each
+# reply is emailed to the other side.
+
+
+def clean_reply(body: str) -> str:
+    """The trimmed reply, or ``Invalid``: empty or longer than ``MAX_COMMENT``."""
+    body = (body or "").strip()
+    if not body:
+        raise Invalid({"body": "Write a reply before sending."})
+    if len(body) > MAX_COMMENT:
+        raise Invalid({"body": f"Please keep your reply under {MAX_COMMENT} characters (it has {len(body)})."})
+    return body
+
+
+async def _current_version_id(row: dict) -> int | None:
+    if not row["current_version"]:
+        return None
+    version = await DeliverableVersion.select(DeliverableVersion.id).where(
+        (DeliverableVersion.deliverable == row["id"]) & (DeliverableVersion.number == row["current_version"])
+    ).first()
+    return version["id"] if version else None
+
+
+async def _reply_staff_addresses(workspace_id: int, lead_id: int | None) -> list[str]:
+    """The active project lead; without one, the workspace's active owners and admins."""
+    if lead_id:
+        lead = await StaffMember.select(StaffMember.email).where(
+            (StaffMember.id == lead_id) & (StaffMember.workspace == workspace_id) & StaffMember.active.eq(True)
+        ).first()
+        if lead:
+            return [lead["email"]]
+    managers = await StaffMember.select(StaffMember.email).where(
+        (StaffMember.workspace == workspace_id) & StaffMember.role.is_in(["owner", "admin"])
+        & StaffMember.active.eq(True)
+    )
+    return sorted({row["email"] for row in managers})
+
+
+async def client_reply(
+    settings: Settings, client: Principal, *, plan: str, project_id: int, deliverable_id: int, body: str,
+    request: Request | None = None,
+) -> int:
+    """A client's reply in the thread; returns the number of staff emailed.
+
+    404 outside the client's deliverables, 403 on a plan without approvals,
+    ``Invalid`` for an empty or too long reply (nothing saved).
+    """
+    project, row = await client_deliverable(client, project_id, deliverable_id)
+    require(plan, "approvals")
+    body = clean_reply(body)
+    async with engine().write_transaction():
+        comment = await DeliverableComment.insert(
+            DeliverableComment(deliverable=deliverable_id, version=await _current_version_id(row),
+                               client_user=client.user_id, body=body, created_at=clock.now())
+        ).returning(DeliverableComment.id)
+        await record("deliverable.replied", workspace_id=client.workspace_id, actor=client, request=request,
+                     target_type="deliverable", target_id=deliverable_id, comment_id=comment[0]["id"])
+        context = {
+            "author": client.display_name or client.email, "author_email": client.email, "from_client": True,
+            "project_name": project["name"], "title": row["title"], "body": body,
+            "url": f"{settings.base_url}/studio/projects/{project['id']}/deliverables/{row['id']}",
+        }
+        sent = 0
+        for address in await _reply_staff_addresses(client.workspace_id, project["lead"]):
+            await enqueue_email(settings, workspace_id=client.workspace_id, to=address,
+                                template="deliverable_reply", context=context)
+            sent += 1
+    return sent
+
+
+async def staff_reply(
+    settings: Settings, staff: Principal, project_id: int, deliverable_id: int, *, body: str,
+    request: Request | None = None,
+) -> int:
+    """A staff reply in the thread; returns the number of clients emailed.
+
+    404 outside the staff member's workspace; ``Invalid`` for an empty or too long
+    reply. Clients with a live grant are emailed a link to the deliverable in their
+    portal when they can see it (client-visible status) and the portal is on.
+    """
+    project = await staff_project(staff, project_id)
+    row = await staff_deliverable(staff, project_id, deliverable_id)
+    body = clean_reply(body)
+    async with engine().write_transaction():
+        comment = await DeliverableComment.insert(
+            DeliverableComment(deliverable=deliverable_id, version=await _current_version_id(row),
+                               staff=staff.user_id, body=body, created_at=clock.now())
+        ).returning(DeliverableComment.id)
+        await record("deliverable.replied", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="deliverable", target_id=deliverable_id, comment_id=comment[0]["id"])
+        if row["status"] not in CLIENT_VISIBLE_STATUSES:
+            return 0  # clients cannot open it yet: no email pointing at a 404
+        context = {
+            "author": staff.display_name or staff.email, "author_email": "", "from_client": False,
+            "project_name": project["name"], "title": row["title"], "body": body,
+            "path": f"/projects/{project['id']}/deliverables/{row['id']}",
+        }
+        sent = 0
+        for address in await review_recipients(staff.workspace_id, project_id):
+            try:
+                await enqueue_email(settings, workspace_id=staff.workspace_id, to=address,
+                                    template="deliverable_reply_client", context=context, to_client=True)
+            except PortalDisabled:
+                return 0
+            sent += 1
+    return sent
+
+
+async def approved_use_of(workspace_id: int, stored_file_id: int, sha256: str) -> str:
+    """Why a project file must not be deleted: an approved deliverable of the workspace
+    has a version with the same stored bytes (same ``StoredFile`` or same SHA-256); else "".
+    """
+    row = await DeliverableVersion.select(
+        DeliverableVersion.number, DeliverableVersion.deliverable.title.as_alias("title"),
+    ).where(
+        (DeliverableVersion.deliverable.workspace == workspace_id)
+        & (DeliverableVersion.deliverable.status == "approved")
+        & Or(DeliverableVersion.stored_file == stored_file_id, DeliverableVersion.content_sha256 == sha256)
+    ).first()
+    if row is None:
+        return ""
+    return (
+        f"This file cannot be deleted: it is version {row['number']} of the approved deliverable "
+        f"\"{row['title']}\", whose record must keep its file. Nothing was changed."
+    )
+
+
+files.DELETE_GUARDS.append(approved_use_of)

@@ -35,6 +35,11 @@ class DeliverableForm:
 
 
 @dataclass
+class ReplyForm:
+    body: str = ""
+
+
+@dataclass
 class VersionForm:
     file: UploadFile | None = None
     note: str = ""
@@ -57,7 +62,7 @@ async def _list_page(request: Request, staff: Principal, project_id: int, *, err
 
 async def _detail_page(request: Request, staff: Principal, project_id: int, deliverable_id: int, *,
                        version: int | None = None, errors: dict | None = None, form: DeliverableForm | None = None,
-                       status_code: int = 200) -> Template:
+                       reply: str = "", status_code: int = 200) -> Template:
     project = await services.staff_project(staff, project_id)
     row = await services.staff_deliverable(staff, project_id, deliverable_id)
     detail = await services.detail(row, _base(project_id), shown=version)
@@ -65,6 +70,7 @@ async def _detail_page(request: Request, staff: Principal, project_id: int, deli
         "staff": staff, "workspace": await workspaces.studio_header(staff.workspace_id), "project": project, "deliverable": detail,
         "errors": errors or {}, "form": form or DeliverableForm(row["title"], row["description"]),
         "done": request.query_params.get("done", ""), "sent": request.query_params.get("sent", ""),
+        "reply": reply,
     }
     return page(request, "studio/deliverable.html", context, status_code=status_code)
 
@@ -135,6 +141,20 @@ async def studio_delete(request: Request, staff: NamedDependency[Principal], pro
     return see_other(f"{_base(project_id)}?done=deleted")
 
 
+@post(DETAIL + "/reply")
+async def studio_reply(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                       deliverable_id: FromPath[int],
+                       data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+    try:
+        sent = await services.staff_reply(request.app.state.settings, staff, project_id, deliverable_id,
+                                          body=data.body, request=request)
+    except Invalid as exc:
+        return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, reply=data.body,
+                                  status_code=400)
+    note = f"Reply sent. {sent} client{'' if sent == 1 else 's'} emailed." if sent else "Reply added to the thread."
+    return see_other(f"{_base(project_id)}/{deliverable_id}#thread-heading", flash=note, request=request)
+
+
 @get(DETAIL + "/versions/{number:int}/file")
 async def studio_version_file(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                               deliverable_id: FromPath[int], number: FromPath[int], download: FromQuery[bool] = False) -> Response:
@@ -146,5 +166,5 @@ async def studio_version_file(request: Request, staff: NamedDependency[Principal
 
 HANDLERS = [
     studio_deliverables, studio_create, studio_deliverable, studio_edit, studio_upload, studio_mark_ready,
-    studio_delete, studio_version_file,
+    studio_delete, studio_version_file, studio_reply,
 ]

@@ -7,7 +7,8 @@ actions are scoped to the staff member's workspace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from litestar import Request
@@ -15,7 +16,7 @@ from litestar import Request
 from portal import clock
 from portal.accounts.sessions import Principal
 from portal.audit.services import record
-from portal.errors import Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound
 from portal.files import images, queries
 from portal.files.storage import EmptyUpload, Source, UploadTooLarge, blob_path, ensure_thumbnail, store_stream
 from portal.files.tables import ProjectFile
@@ -190,9 +191,29 @@ async def set_shared(request: Request, staff: Principal, project_id: int, file_i
     )
 
 
+#: Checks run before a file is deleted, registered by the areas that use stored bytes
+#: (deliverables: an approved version's file must stay). Each takes (workspace_id,
+#: stored_file_id, sha256) and answers a refusal message, or "" to allow the delete.
+#: A registry, because portal.deliverables already builds on portal.files.
+DELETE_GUARDS: list[Callable[[int, int, str], Awaitable[str]]] = []
+
+
 async def delete_file(request: Request, staff: Principal, project_id: int, file_id: int) -> None:
-    """Soft-delete a file: it disappears everywhere at once; the blob stays for the audit."""
+    """Soft-delete a file: it disappears everywhere at once; the blob stays for the audit.
+
+    ``Conflict`` (nothing changed) while a guard refuses, e.g. an approved deliverable
+    uses the same bytes.
+    """
     project = await studio_project(staff, project_id)
+    row = await ProjectFile.select(ProjectFile.stored_file, ProjectFile.stored_file.sha256.as_alias("sha256")).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    for guard in DELETE_GUARDS:
+        refusal = await guard(staff.workspace_id, row["stored_file"], row["sha256"])
+        if refusal:
+            raise Conflict(refusal)
     updated = await ProjectFile.update({ProjectFile.deleted_at: clock.now(), ProjectFile.shared: False}).where(
         _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
     ).returning(ProjectFile.id, ProjectFile.name)
@@ -218,14 +239,20 @@ async def upload_file(
     empty = Invalid("Choose a file to upload (it must not be empty).")
     if source is None:
         raise empty
-    name = clean_filename(filename) or "Untitled"
     try:
-        # The blob is durably on disk before the row that points at it exists.
-        stored = await store_stream(settings, staff.workspace_id, source, name)
+        return await _store_one(settings, request, staff, project, filename, source, shared=shared)
     except EmptyUpload:
         raise empty from None
     except UploadTooLarge:
         raise Invalid(f"That file is too large: the limit is {size_label(settings.max_upload_bytes)}.") from None
+
+
+async def _store_one(settings: Settings, request: Request, staff: Principal, project: dict,
+                     filename: str, source: Source, *, shared: bool) -> int:
+    """The new file's id; ``EmptyUpload`` or ``UploadTooLarge`` with nothing stored."""
+    name = clean_filename(filename) or "Untitled"
+    # The blob is durably on disk before the row that points at it exists.
+    stored = await store_stream(settings, staff.workspace_id, source, name)
     rows = await ProjectFile.insert(ProjectFile(
         workspace=staff.workspace_id, project=project["id"], stored_file=stored.id, name=name,
         shared=shared, uploaded_by=staff.user_id,
@@ -233,7 +260,7 @@ async def upload_file(
     file_id = rows[0]["id"]
     await record(
         "file_uploaded", workspace_id=staff.workspace_id, actor=staff, request=request,
-        target_type="project_file", target_id=file_id, project_id=project_id, name=name,
+        target_type="project_file", target_id=file_id, project_id=project["id"], name=name,
         sha256=stored.sha256, size=stored.size, shared=shared,
     )
     return file_id
@@ -250,3 +277,69 @@ async def studio_download(
     blob = _blob(settings, row)
     await _audit_download(request, staff, project_id, blob)
     return blob
+
+
+MAX_NAME = 255
+
+
+def clean_new_name(name: str) -> str:
+    """A new file name, cleaned like an upload's, or ``Invalid`` (empty, or longer than 255)."""
+    raw = (name or "").strip()
+    if len(raw) > MAX_NAME:
+        raise Invalid({"name": f"Keep the name under {MAX_NAME} characters (it has {len(raw)})."})
+    cleaned = clean_filename(raw)
+    if not cleaned:
+        raise Invalid({"name": "Give the file a name."})
+    return cleaned
+
+
+async def rename_file(request: Request, staff: Principal, project_id: int, file_id: int, name: str) -> str:
+    """Rename a file of the workspace's project; the cleaned name. 404 outside; ``Invalid`` for a bad name."""
+    project = await studio_project(staff, project_id)
+    current = await ProjectFile.select(ProjectFile.name).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).first()
+    if current is None:
+        raise NotFound()
+    cleaned = clean_new_name(name)
+    updated = await ProjectFile.update({ProjectFile.name: cleaned}).where(
+        _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
+    ).returning(ProjectFile.id)
+    if not updated:
+        raise NotFound()
+    await record(
+        "file_renamed", workspace_id=staff.workspace_id, actor=staff, request=request,
+        target_type="project_file", target_id=file_id, project_id=project_id, old=current["name"], name=cleaned,
+    )
+    return cleaned
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    stored: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+
+
+async def upload_files(
+    settings: Settings, request: Request, staff: Principal, project_id: int,
+    uploads: list[tuple[str, Source]], *, shared: bool,
+) -> UploadOutcome:
+    """Store several uploads, each streamed like ``upload_file``; which were stored, which not and why.
+
+    One bad file (empty, too large) does not stop the others. ``Invalid`` when no file was given.
+    """
+    project = await studio_project(staff, project_id)
+    if not uploads:
+        raise Invalid("Choose a file to upload (one or several at once).")
+    outcome = UploadOutcome()
+    for filename, source in uploads:
+        name = clean_filename(filename) or "Untitled"
+        try:
+            await _store_one(settings, request, staff, project, filename, source, shared=shared)
+        except EmptyUpload:
+            outcome.failed.append((name, "it is empty"))
+        except UploadTooLarge:
+            outcome.failed.append((name, f"it is too large (the limit is {size_label(settings.max_upload_bytes)})"))
+        else:
+            outcome.stored.append(name)
+    return outcome

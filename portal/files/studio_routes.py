@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath
 from litestar.response import File, Redirect, Template
 
 from portal.accounts.sessions import Principal
-from portal.errors import Invalid
+from portal.errors import Conflict, Invalid
 from portal.files import services
 from portal.files.views import serve_file
 from portal.web.rendering import page, see_other
@@ -21,9 +21,8 @@ from portal.web.uploads import UPLOAD
 
 
 @dataclass
-class UploadForm:
-    file: UploadFile | None = None
-    share: str = ""
+class RenameForm:
+    name: str = ""
 
 
 @dataclass
@@ -31,14 +30,20 @@ class ShareForm:
     shared: str = ""
 
 
-async def _studio_page(request: Request, staff: Principal, project_id: int, *, error: str = "", status_code: int = 200):
+async def _studio_page(request: Request, staff: Principal, project_id: int, *, error: str = "", status_code: int = 200,
+                       outcome: services.UploadOutcome | None = None, rename: dict | None = None,
+                       conflict: str = "") -> Template:
     listing = await services.studio_files(request.app.state.settings, staff, project_id)
     context = {
         "staff": staff, "project": listing.project,
         "files": listing.files, "max_upload": listing.max_upload, "error": error,
-        "notice": request.query_params.get("done", ""),
+        "notice": request.query_params.get("done", ""), "count": request.query_params.get("n", ""),
+        "outcome": outcome, "rename": rename or {}, "conflict": conflict,
     }
-    return page(request, "studio/files.html", context, status_code=status_code)
+    response = page(request, "studio/files.html", context, status_code=status_code)
+    if conflict:
+        response.headers["X-Error-Message"] = conflict.encode("ascii", "replace").decode()
+    return response
 
 
 @get("/projects/{project_id:int}/files")
@@ -49,21 +54,41 @@ async def studio_files(request: Request, staff: NamedDependency[Principal], proj
 @post("/projects/{project_id:int}/files", opt=UPLOAD, request_max_body_size=None)
 async def studio_upload(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template | Redirect:
     settings = request.app.state.settings
-    upload = data.file if isinstance(data.file, UploadFile) else None
+    # One or several files (<input type="file" multiple>): a list for several, the file
+    # itself for one, an empty string when none was chosen.
+    given = data.get("file")
+    given = given if isinstance(given, list) else [given]
+    uploads = [u for u in given if isinstance(u, UploadFile) and (u.filename or "")]
     try:
-        # The UploadFile itself: it is copied to the blob store in chunks, never read whole.
-        await services.upload_file(
-            settings, request, staff, project_id, upload.filename if upload else "", upload, shared=bool(data.share)
+        # The UploadFiles themselves: each is copied to the blob store in chunks, never read whole.
+        outcome = await services.upload_files(
+            settings, request, staff, project_id, [(u.filename or "", u) for u in uploads], shared=bool(data.get("share"))
         )
     except Invalid as exc:
         return await _studio_page(request, staff, project_id, error=str(exc), status_code=400)
     finally:
-        if upload is not None:
+        for upload in uploads:
             await upload.close()  # its spooled temp file goes at once, not at garbage collection
-    return see_other(f"/studio/projects/{project_id}/files?done=uploaded")
+    if outcome.failed:
+        return await _studio_page(request, staff, project_id, outcome=outcome, status_code=400)
+    count = len(outcome.stored)
+    return see_other(f"/studio/projects/{project_id}/files?done=uploaded" + (f"&n={count}" if count > 1 else ""))
+
+
+@post("/projects/{project_id:int}/files/{file_id:int}/rename")
+async def studio_rename(
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int],
+    data: Annotated[RenameForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    try:
+        await services.rename_file(request, staff, project_id, file_id, data.name)
+    except Invalid as exc:
+        return await _studio_page(request, staff, project_id, status_code=400,
+                                  rename={"id": file_id, "value": data.name, "errors": exc.errors})
+    return see_other(f"/studio/projects/{project_id}/files?done=renamed")
 
 
 @post("/projects/{project_id:int}/files/{file_id:int}/share")
@@ -79,8 +104,11 @@ async def studio_share(
 @post("/projects/{project_id:int}/files/{file_id:int}/delete")
 async def studio_delete(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> Redirect:
-    await services.delete_file(request, staff, project_id, file_id)
+) -> Template | Redirect:
+    try:
+        await services.delete_file(request, staff, project_id, file_id)
+    except Conflict as exc:
+        return await _studio_page(request, staff, project_id, conflict=str(exc), status_code=409)
     return see_other(f"/studio/projects/{project_id}/files?done=deleted")
 
 
@@ -93,4 +121,4 @@ async def studio_download(
 
 
 #: Under /studio, for a signed-in staff member.
-HANDLERS: list = [studio_files, studio_upload, studio_share, studio_delete, studio_download]
+HANDLERS: list = [studio_files, studio_upload, studio_rename, studio_share, studio_delete, studio_download]

@@ -152,3 +152,74 @@
     });
   });
 })();
+
+// == Upload progress (deliverable versions and project files) ==
+// Self-contained: forms marked data-upload-progress (boosted, multipart) show their
+// <progress> while htmx sends them, fed by htmx:xhr:progress. Without JavaScript the
+// bar stays hidden and the plain form posts as usual.
+(function () {
+  "use strict";
+
+  function uploadForm(elt) {
+    return elt && elt.matches && elt.matches("form[data-upload-progress]") ? elt : null;
+  }
+  function parts(form) {
+    var box = form.querySelector("[data-upload-progress-bar]");
+    if (!box) return null;
+    return { box: box, bar: box.querySelector("progress"), text: box.querySelector("[data-upload-progress-text]"),
+             button: form.querySelector('button[type="submit"]') };
+  }
+  function set(p, percent) {
+    p.bar.value = percent;
+    if (p.text) p.text.textContent = percent + "%";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var p = form && parts(form);
+    if (!p) return;
+    set(p, 0);
+    p.box.hidden = false;
+    form.setAttribute("aria-busy", "true");
+    if (p.button) p.button.disabled = true;
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = uploadForm(event.target);
+    var p = form && parts(form);
+    if (!p || !event.detail.lengthComputable || !event.detail.total) return;
+    // The upload's events come first, then the answer's: never go backwards.
+    var percent = Math.min(100, Math.floor((event.detail.loaded * 100) / event.detail.total));
+    if (percent > p.bar.value) set(p, percent);
+  });
+
+  // A stored upload answers with a redirect to the page that shows it: load that page
+  // for real (its own scripts, e.g. the PDF viewer), rather than swapping its body in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = uploadForm(event.detail.requestConfig && event.detail.requestConfig.elt);
+    var xhr = event.detail.xhr;
+    if (!form || !xhr || xhr.status < 200 || xhr.status >= 300) return;
+    event.detail.shouldSwap = false;
+    window.location.assign(xhr.responseURL || window.location.href);
+  });
+
+  // Too large (413, refused as the body arrives): the server's own words, e.g. "Files
+  // can be up to 200 MB.", rather than the generic message shown for other statuses.
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var xhr = event.detail.xhr;
+    var box = document.getElementById("flash-error");
+    if (!form || !xhr || xhr.status !== 413 || !box) return;
+    box.textContent = xhr.getResponseHeader("X-Error-Message") || "That file is too large.";
+    box.hidden = false;
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = uploadForm(event.detail.elt);
+    var p = form && parts(form);
+    if (!p) return;
+    p.box.hidden = true;
+    form.removeAttribute("aria-busy");
+    if (p.button) p.button.disabled = false;
+  });
+})();

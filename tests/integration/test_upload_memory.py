@@ -1,10 +1,11 @@
 """Uploads are streamed to disk: measured on a real server process (uvicorn, one worker).
 
 The server runs as a subprocess against the test database and data dir, with
-``PORTAL_MAX_UPLOAD_MB=250``. The test streams a 200 MB multipart body from a generator
-(nothing of it is built in memory on this side either) and reads the server's peak
-resident memory (``VmHWM`` in /proc/PID/status) before (after a warm-up upload through
-the same code) and after. Linux only.
+``PORTAL_MAX_UPLOAD_MB=600`` and its own ``TMPDIR`` (where uploads are spooled, checked
+empty afterwards). The test streams a 200 MB file and a 500 MB deliverable version as
+multipart bodies from a generator (nothing of it is built in memory on this side
+either) and reads the server's peak resident memory (``VmHWM`` in /proc/PID/status)
+before (after a warm-up upload through the same code) and after. Linux only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-#: Allowed growth of the server's peak RSS for one 200 MB upload.
+#: Allowed growth of the server's peak RSS for one upload (200 MB file, 500 MB version).
 MAX_GROWTH = 50 * MB
 _REPORT = os.environ.get("PORTAL_MEMORY_REPORT")  # a file to append the measured figures to
 
@@ -43,6 +44,33 @@ def _status_kb(pid: int, field: str) -> int:
 
 def _temp_files(blob_dir: Path) -> list[str]:
     return sorted(p.name for p in blob_dir.glob(".tmp-*")) if blob_dir.is_dir() else []
+
+
+#: The server's TMPDIR: Litestar spools multipart files there (Python's tempfile).
+SERVER_TMP = Path(os.environ["PORTAL_DATA_DIR"]).parent / "upload-memory-tmp"
+
+
+def _blob_files(blob_dir: Path) -> set[str]:
+    """Every file under the blob store (blobs, thumbnails and any temp file)."""
+    return {str(p.relative_to(blob_dir)) for p in blob_dir.rglob("*") if p.is_file()} if blob_dir.is_dir() else set()
+
+
+def _server_temp_files() -> list[str]:
+    return sorted(str(p) for p in SERVER_TMP.rglob("*")) if SERVER_TMP.is_dir() else []
+
+
+def _open_upload_files(pid: int, *dirs: Path) -> list[str]:
+    """Files the server still holds open in these directories: spooled uploads roll over
+    to unnamed (O_TMPFILE) files, which only show here, as ``... (deleted)``."""
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if any(target.startswith(str(d)) for d in dirs):
+            held.append(target)
+    return held
 
 
 class Server:
@@ -64,7 +92,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(settings):
     """One server for this module's tests (each test still gets empty tables from ``db``)."""
-    with start_server("upload-memory", {"PORTAL_MAX_UPLOAD_MB": "250"}) as live:
+    SERVER_TMP.mkdir(parents=True, exist_ok=True)
+    with start_server("upload-memory", {"PORTAL_MAX_UPLOAD_MB": "600", "TMPDIR": str(SERVER_TMP)}) as live:
         yield Server(live)
 
 
@@ -152,9 +181,9 @@ async def test_a_200_mb_upload_is_streamed_to_disk(server, db, world, settings):
                 f"(+{(after - before) / MB:.1f} MiB; RSS before {rss_before / MB:.1f} MiB), {seconds:.1f} s")
         assert after - before < MAX_GROWTH
 
-        # The same for a deliverable version (another 200 MB, other bytes).
+        # A deliverable version of 500 MB (other bytes).
         before = server.peak
-        body = Body(200 * 1000 * 1000, "film.bin")
+        body = Body(500 * 1000 * 1000, "film.bin")
         started = time.monotonic()
         response = await _post_streamed(client, versions, body)
         seconds = time.monotonic() - started
@@ -164,24 +193,29 @@ async def test_a_200_mb_upload_is_streamed_to_disk(server, db, world, settings):
             DeliverableVersion.filename == "film.bin"
         ).first()
         assert version == {"size": body.size, "content_sha256": body.sha256.hexdigest()}
-        _report(f"deliverable version upload of 200 MB: peak RSS {before / MB:.1f} -> {after / MB:.1f} MiB "
+        _report(f"deliverable version upload of 500 MB: peak RSS {before / MB:.1f} -> {after / MB:.1f} MiB "
                 f"(+{(after - before) / MB:.1f} MiB), {seconds:.1f} s")
         assert after - before < MAX_GROWTH
     assert _temp_files(settings.blob_dir) == []
+    assert _server_temp_files() == []  # the spooled copies went with their requests
+    assert _open_upload_files(server.process.pid, SERVER_TMP, settings.blob_dir) == []
 
 
 async def test_an_interrupted_or_refused_upload_leaves_no_row_and_no_temp_file(server, db, world, settings):
     files = f"/studio/projects/{world.project_a}/files"
+    deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Film", "draft")
+    versions = f"/studio/projects/{world.project_a}/deliverables/{deliverable}/versions"
     async with httpx.AsyncClient(base_url=server.url) as client:
         await sign_in_staff(client, world.workspace, world.staff)
         token = csrf_token(client)
         cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    stored_before = await StoredFile.count()
+    counts_before = (await StoredFile.count(), await ProjectFile.count(), await DeliverableVersion.count())
+    blobs_before = _blob_files(settings.blob_dir)
     host, port = server.url.removeprefix("http://").split(":")
 
-    async def send(body: Body, stop_after: int | None, length: int | None = None) -> bytes:
+    async def send(url: str, body: Body, stop_after: int | None, length: int | None = None) -> bytes:
         reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write((f"POST {files} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
+        writer.write((f"POST {url} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
                       f"X-CSRFToken: {token}\r\nContent-Type: {body.content_type}\r\n"
                       f"Content-Length: {length or body.length}\r\n\r\n").encode())
         answer = b""
@@ -193,14 +227,19 @@ async def test_an_interrupted_or_refused_upload_leaves_no_row_and_no_temp_file(s
         writer.transport.abort()  # the client is gone, mid-body
         return answer
 
-    # Half of a 60 MB body, then the connection drops.
-    await send(Body(60 * MB, "half.bin"), stop_after=30 * MB)
-    # A body announced over the limit (PORTAL_MAX_UPLOAD_MB=250): 413 before it is read.
-    answer = await send(Body(300 * MB, "huge.bin"), stop_after=0)
+    # Half of a 60 MB body, then the connection drops: a project file, then a version.
+    await send(files, Body(60 * MB, "half.bin"), stop_after=30 * MB)
+    await send(versions, Body(100 * MB, "half-version.bin"), stop_after=50 * MB)
+    # A body announced over the limit (PORTAL_MAX_UPLOAD_MB=600): 413 before it is read.
+    answer = await send(files, Body(700 * MB, "huge.bin"), stop_after=0)
     assert answer.startswith(b"HTTP/1.1 413"), answer
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(base_url=server.url) as client:
         assert (await client.get("/healthz")).status_code == 200  # the worker is fine
     assert await ProjectFile.count().where(ProjectFile.name.is_in(["half.bin", "huge.bin"])) == 0
-    assert await StoredFile.count() == stored_before
+    assert await DeliverableVersion.count().where(DeliverableVersion.filename == "half-version.bin") == 0
+    assert (await StoredFile.count(), await ProjectFile.count(), await DeliverableVersion.count()) == counts_before
     assert _temp_files(settings.blob_dir) == []
+    assert _blob_files(settings.blob_dir) == blobs_before  # no stray blob either
+    assert _server_temp_files() == []
+    assert _open_upload_files(server.process.pid, SERVER_TMP, settings.blob_dir) == []
