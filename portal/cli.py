@@ -97,12 +97,19 @@ def cmd_login_link(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_workspace(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.accounts.links import login_link
+    from portal.accounts.services import create_workspace_with_owner
     from portal.workspaces import services
 
     try:
         if args.action == "create":
-            _run(settings, lambda: services.create_workspace(args.slug, args.name, args.plan))
-            print(f"workspace {args.slug} created; portal at {settings.base_url}/p/{args.slug}/")
+            async def create() -> str:
+                await create_workspace_with_owner(args.slug, args.name, args.plan, args.owner, args.owner_name)
+                return await login_link(settings, args.owner, args.slug.strip().lower())
+
+            link = _run(settings, create)
+            print(f"workspace {args.slug} created; portal at {settings.base_url}/p/{args.slug.strip().lower()}/")
+            print(f"studio sign-in for {args.owner.strip().lower()} (owner; one use, expires): {link}")
         elif args.action == "list":
             for row in _run(settings, services.list_workspaces):
                 portal = "on" if row["portal_enabled"] else "off"
@@ -139,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("slug")
     create.add_argument("name")
     create.add_argument("--plan", default="starter", choices=("starter", "growth", "scale"))
+    create.add_argument("--owner", required=True, metavar="EMAIL", help="the first owner's email (gets a studio sign-in link)")
+    create.add_argument("--owner-name", default="", metavar="NAME", help="the first owner's name")
     ws_sub.add_parser("list")
     set_plan = ws_sub.add_parser("set-plan")
     set_plan.add_argument("slug")

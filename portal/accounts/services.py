@@ -588,3 +588,21 @@ async def remove_staff(request: Request, staff: Principal, member_id: int) -> No
         await record("staff_removed", workspace_id=staff.workspace_id, actor=staff, request=request,
                      target_type="staff", target_id=member_id, role=member["role"])
     await end_all_sessions(staff_id=member_id)
+
+
+# A new workspace
+
+
+async def create_workspace_with_owner(slug: str, name: str, plan: str, owner_email: str, owner_name: str = "") -> int:
+    """A new workspace and its first owner, together or not at all (the operator's
+    ``portal workspace create``): a workspace nobody can sign in to is of no use."""
+    from portal.workspaces.services import create_workspace
+
+    email = normalise_email(owner_email)
+    async with engine().write_transaction():
+        workspace_id = await create_workspace(slug, name, plan)
+        await StaffMember.insert(StaffMember(workspace=workspace_id, email=email, name=owner_name.strip()[:200],
+                                             role="owner"))
+    await record("workspace_created", workspace_id=workspace_id, target_type="workspace", target_id=workspace_id,
+                 owner=email)
+    return workspace_id

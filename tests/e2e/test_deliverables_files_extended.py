@@ -136,6 +136,7 @@ def test_several_files_rename_and_the_delete_refusal(browser, fresh_db, mode, tm
 
     # The approved "Style guide" deliverable's PDF is also a project file: it must stay.
     held = page.get_by_test_id("studio-file").filter(has_text="Northwind brand guidelines.pdf")
+    held.get_by_test_id("delete-file-toggle").click()  # a confirm step first
     held.get_by_test_id("delete-file").click()
     if mode.get("java_script_enabled", True):
         expect(page.locator("#flash-error")).to_contain_text("cannot be deleted")
