@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Request, Response
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from portal.accounts import oidc, ratelimit
@@ -24,6 +23,7 @@ from portal.accounts.sessions import cookie_name, create_session, end_session
 from portal.accounts.tokens import TokenOwner
 from portal.audit.services import client_ip
 from portal.errors import NotFound
+from portal.web.forms import FORM
 from portal.web.rendering import see_other
 
 
@@ -32,7 +32,7 @@ class EmailForm:
     email: str = ""
 
 
-EmailBody = Annotated[EmailForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+EmailBody = Annotated[EmailForm, FORM]
 
 
 def with_session_cookie(request: Request, response: Response, raw: str) -> Response:

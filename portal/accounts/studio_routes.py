@@ -8,8 +8,7 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.accounts import services
@@ -33,6 +32,7 @@ from portal.audit.services import record
 from portal.errors import Conflict, DomainError, Invalid
 from portal.web.auth import current_principal
 from portal.web.errors import status_of
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 
 # Studio (staff)
@@ -140,10 +140,6 @@ def _status(error: DomainError | None) -> int:
     return status_of(error) if error else 200
 
 
-def form(cls):
-    return Annotated[cls, Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
 async def _access_page(request: Request, staff: Principal, project_id: int, **extra) -> Template:
     project = await services.staff_project(staff, project_id)
     rows = await services.access_list(staff, project_id)
@@ -159,7 +155,7 @@ async def access(request: Request, staff: NamedDependency[Principal], project_id
 
 @post("/projects/{project_id:int}/access")
 async def add_client(
-    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], data: form(InviteForm)
+    request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], data: Annotated[InviteForm, FORM]
 ) -> Response:
     try:
         await services.invite_client(request.app.state.settings, request, staff, project_id, data.email, data.name,
@@ -181,7 +177,7 @@ async def resend(request: Request, staff: NamedDependency[Principal], project_id
 @post("/projects/{project_id:int}/access/{grant_id:int}/expiry")
 async def expiry(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], grant_id: FromPath[int],
-    data: form(ExpiryForm),
+    data: Annotated[ExpiryForm, FORM],
 ) -> Response:
     try:
         await services.change_expiry(request, staff, project_id, grant_id, data.expires_on)
@@ -208,7 +204,7 @@ async def team(request: Request, staff: NamedDependency[Principal]) -> Template:
 
 
 @post("/team")
-async def invite_member(request: Request, staff: NamedDependency[Principal], data: form(StaffInviteForm)) -> Response:
+async def invite_member(request: Request, staff: NamedDependency[Principal], data: Annotated[StaffInviteForm, FORM]) -> Response:
     try:
         await services.invite_staff(request.app.state.settings, request, staff, data.email, data.name, data.role)
     except (Invalid, Conflict) as exc:
@@ -227,7 +223,7 @@ async def remove_member(request: Request, staff: NamedDependency[Principal], mem
 
 @post("/team/{member_id:int}/role")
 async def change_role(request: Request, staff: NamedDependency[Principal], member_id: FromPath[int],
-                      data: form(RoleForm)) -> Response:
+                      data: Annotated[RoleForm, FORM]) -> Response:
     try:
         await services.change_role(request, staff, member_id, data.role)
     except (Invalid, Conflict) as exc:
@@ -264,7 +260,7 @@ async def clients(request: Request, staff: NamedDependency[Principal]) -> Templa
 
 
 @post("/clients")
-async def create_client(request: Request, staff: NamedDependency[Principal], data: form(ClientForm)) -> Response:
+async def create_client(request: Request, staff: NamedDependency[Principal], data: Annotated[ClientForm, FORM]) -> Response:
     try:
         organisation_id = await services.create_client(request, staff, data.name)
     except Invalid as exc:
@@ -289,7 +285,7 @@ async def client(request: Request, staff: NamedDependency[Principal], org_id: Fr
 
 @post("/clients/{org_id:int}/rename")
 async def rename_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
-                        data: form(ClientForm)) -> Response:
+                        data: Annotated[ClientForm, FORM]) -> Response:
     try:
         await services.rename_client(request, staff, org_id, data.name)
     except Invalid as exc:
@@ -312,7 +308,7 @@ async def unarchive_client(request: Request, staff: NamedDependency[Principal], 
 
 @post("/clients/{org_id:int}/people")
 async def add_person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
-                     data: form(PersonForm)) -> Response:
+                     data: Annotated[PersonForm, FORM]) -> Response:
     try:
         await services.add_person(request, staff, org_id, data.name, data.email)
     except Invalid as exc:
@@ -338,7 +334,7 @@ async def person(request: Request, staff: NamedDependency[Principal], org_id: Fr
 
 @post("/clients/{org_id:int}/people/{person_id:int}")
 async def update_person(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
-                        person_id: FromPath[int], data: form(PersonForm)) -> Response:
+                        person_id: FromPath[int], data: Annotated[PersonForm, FORM]) -> Response:
     try:
         await services.update_person(request, staff, org_id, person_id, data.name, data.email)
     except Invalid as exc:

@@ -12,8 +12,7 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal import clock
@@ -22,10 +21,10 @@ from portal.billing import services
 from portal.billing.amounts import CURRENCIES
 from portal.billing.services import Header, LineInput
 from portal.errors import Invalid
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 from portal.workspaces import services as workspaces
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 PROJECT_BILLING = "/projects/{project_id:int}/billing"
 INVOICE = "/invoices/{invoice_id:int}"
 FILTERS = (("", "All"), ("draft", "Draft"), ("sent", "Sent"), ("overdue", "Overdue"), ("paid", "Paid"), ("void", "Void"))

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
@@ -17,6 +16,7 @@ from portal.deliverables.serving import file_response
 from portal.errors import Invalid
 from portal.projects.access import get_visible_project
 from portal.projects.views import project_header
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
 
@@ -36,7 +36,7 @@ class ReplyForm:
     body: str = ""
 
 
-FormBody = Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+FormBody = Annotated[DecisionForm, FORM]
 
 
 def _base(site: PortalSite, project_id: int) -> str:
@@ -108,7 +108,7 @@ async def request_changes(
 async def reply(
     request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
     project_id: FromPath[int], deliverable_id: FromPath[int],
-    data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[ReplyForm, FORM],
 ) -> Response:
     try:
         await services.client_reply(request.app.state.settings, client, plan=site.plan, project_id=project_id,

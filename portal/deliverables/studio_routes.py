@@ -12,14 +12,14 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import services
 from portal.deliverables.serving import file_response
 from portal.errors import Invalid
+from portal.web.forms import FORM, MULTIPART
 from portal.web.rendering import page, see_other
 from portal.web.uploads import UPLOAD
 from portal.workspaces import services as workspaces
@@ -82,7 +82,7 @@ async def studio_deliverables(request: Request, staff: NamedDependency[Principal
 
 @post(LIST)
 async def studio_create(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                        data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+                        data: Annotated[DeliverableForm, FORM]) -> Response:
     try:
         new_id = await services.create(staff, project_id, title=data.title, description=data.description, request=request)
     except Invalid as exc:
@@ -99,7 +99,7 @@ async def studio_deliverable(request: Request, staff: NamedDependency[Principal]
 @post(DETAIL + "/edit")
 async def studio_edit(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                       deliverable_id: FromPath[int],
-                      data: Annotated[DeliverableForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+                      data: Annotated[DeliverableForm, FORM]) -> Response:
     try:
         await services.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
     except Invalid as exc:
@@ -111,7 +111,7 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
 @post(DETAIL + "/versions", opt=UPLOAD, request_max_body_size=None)
 async def studio_upload(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                         deliverable_id: FromPath[int],
-                        data: Annotated[VersionForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response:
+                        data: Annotated[VersionForm, MULTIPART]) -> Response:
     upload = data.file if isinstance(data.file, UploadFile) else None
     try:
         # The UploadFile itself: it is copied to the blob store in chunks, never read whole.
@@ -144,7 +144,7 @@ async def studio_delete(request: Request, staff: NamedDependency[Principal], pro
 @post(DETAIL + "/reply")
 async def studio_reply(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
                        deliverable_id: FromPath[int],
-                       data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
+                       data: Annotated[ReplyForm, FORM]) -> Response:
     try:
         sent = await services.staff_reply(request.app.state.settings, staff, project_id, deliverable_id,
                                           body=data.body, request=request)

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.accounts.sessions import Principal
 from portal.errors import Invalid
 from portal.feedback import services
 from portal.feedback.views import Draft
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 from portal.web.tenancy import PortalSite
 from portal.workspaces.plans import require
@@ -53,7 +53,7 @@ async def feedback_tab(
 @post("/projects/{project_id:int}/feedback")
 async def send_feedback(
     request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int],
-    data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[FeedbackForm, FORM],
 ) -> Template | Redirect:
     require(site.plan, "feedback")
     try:

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.accounts.sessions import Principal
 from portal.errors import Invalid
 from portal.feedback import services
 from portal.feedback.views import INBOX_STATUSES, STATUS_FILTERS, ReplyDraft
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 
 
@@ -76,7 +76,7 @@ async def inbox_task(request: Request, staff: NamedDependency[Principal], task_i
 @post("/inbox/{task_id:int}/status")
 async def set_inbox_status(
     request: Request, staff: NamedDependency[Principal], task_id: FromPath[int],
-    data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[StatusForm, FORM],
 ) -> Redirect:
     await services.set_inbox_status(staff, task_id, data.status, request=request)
     return see_other(await _back(staff, task_id, data.back), flash="Status updated.", request=request)
@@ -85,7 +85,7 @@ async def set_inbox_status(
 @post("/inbox/{task_id:int}/assign")
 async def assign(
     request: Request, staff: NamedDependency[Principal], task_id: FromPath[int],
-    data: Annotated[AssignForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[AssignForm, FORM],
 ) -> Template | Redirect:
     try:
         await services.assign(staff, task_id, data.assignee, request=request)
@@ -98,7 +98,7 @@ async def assign(
 @post("/inbox/{task_id:int}/reply")
 async def reply(
     request: Request, staff: NamedDependency[Principal], task_id: FromPath[int],
-    data: Annotated[ReplyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[ReplyForm, FORM],
 ) -> Template | Redirect:
     try:
         await services.reply(request.app.state.settings, staff, task_id, data.body, request=request)

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 
 from portal.accounts.sessions import Principal
 from portal.errors import Conflict, Invalid
 from portal.files import services
 from portal.files.views import serve_file
+from portal.web.forms import FORM, MULTIPART
 from portal.web.rendering import page, see_other
 from portal.web.uploads import UPLOAD
 
@@ -54,7 +54,7 @@ async def studio_files(request: Request, staff: NamedDependency[Principal], proj
 @post("/projects/{project_id:int}/files", opt=UPLOAD, request_max_body_size=None)
 async def studio_upload(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], MULTIPART],
 ) -> Template | Redirect:
     settings = request.app.state.settings
     # One or several files (<input type="file" multiple>): a list for several, the file
@@ -81,7 +81,7 @@ async def studio_upload(
 @post("/projects/{project_id:int}/files/{file_id:int}/rename")
 async def studio_rename(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int],
-    data: Annotated[RenameForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[RenameForm, FORM],
 ) -> Template | Redirect:
     try:
         await services.rename_file(request, staff, project_id, file_id, data.name)
@@ -94,7 +94,7 @@ async def studio_rename(
 @post("/projects/{project_id:int}/files/{file_id:int}/share")
 async def studio_share(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int],
-    data: Annotated[ShareForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Annotated[ShareForm, FORM],
 ) -> Redirect:
     shared = data.shared == "1"
     await services.set_shared(request, staff, project_id, file_id, shared)

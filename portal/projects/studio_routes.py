@@ -13,8 +13,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.accounts.sessions import Principal
@@ -22,10 +21,10 @@ from portal.errors import Invalid
 from portal.projects import services
 from portal.projects.tables import PROJECT_STATUSES, TASK_STATUSES
 from portal.projects.views import STATUS_LABELS, TASK_STATUS_LABELS
+from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
 from portal.workspaces import services as workspaces
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 PROJECT = "/projects/{project_id:int}"
 MILESTONE = PROJECT + "/milestones/{milestone_id:int}"
 #: ``work_task_id``: the studio inbox names its (inbox) tasks ``task_id``; these are work tasks.

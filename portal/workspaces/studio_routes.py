@@ -8,12 +8,11 @@ from typing import Annotated
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Template
 
 from portal.accounts.sessions import Principal
 from portal.errors import Invalid
+from portal.web.forms import MULTIPART
 from portal.web.rendering import page, see_other
 from portal.workspaces import branding
 from portal.workspaces.branding import PortalSettingsForm
@@ -52,7 +51,7 @@ async def portal_settings(request: Request, staff: NamedDependency[Principal]) -
 async def save_portal_settings(
     request: Request,
     staff: NamedDependency[Principal],
-    data: Annotated[SettingsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[SettingsUpload, MULTIPART],
 ) -> Response:
     form = data
     # The UploadFile itself: branding decodes it from its spooled file, never reads it whole.

@@ -260,7 +260,7 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
         assert result.returncode == 0, result.stderr
         assert "migrations applied" in result.stdout
         created = subprocess.run(
-            [sys.executable, "-m", "portal.cli", "workspace", "create", "fresh", "Fresh Agency"],
+            [sys.executable, "-m", "portal.cli", "workspace", "create", "fresh", "Fresh Agency", "--owner", "owner@fresh.example"],
             env=env, capture_output=True, text=True,
         )
         assert created.returncode == 0, created.stderr
