@@ -77,9 +77,12 @@ def clients_cycle(page: Page, live_server, width: int, javascript: bool) -> None
     add.get_by_label("Email").fill("bob@")
     add.get_by_role("button", name="Add person").click()
     expect(page.locator("#error-email")).to_contain_text("Enter an email address")
+    # Let htmx finish swapping and settling the answer before typing into it.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     add = page.get_by_test_id("add-person-form")
     add.get_by_label("Name (optional)").fill("Bob Brown")
     add.get_by_label("Email").fill("bob@northwind.example")
+    expect(add.get_by_label("Name (optional)")).to_have_value("Bob Brown")
     add.get_by_role("button", name="Add person").click()
     expect(page.get_by_test_id("flash")).to_contain_text("Bob Brown added.")
     bob = page.get_by_test_id("person-row").filter(has_text="Bob Brown")
