@@ -212,7 +212,8 @@ def sign_in(server: Server, env: dict[str, str]) -> httpx.Client:
     path = urlsplit(link).path
     page = client.get(path)
     page.raise_for_status()
-    response = client.post(path, data={"_csrf_token": client.cookies["csrftoken"]})
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # the form's own token
+    response = client.post(path, data={"_csrf_token": token})
     if response.status_code != 303 or "portal_session" not in client.cookies:
         raise SystemExit(f"sign-in failed: {response.status_code} {response.text[:300]}")
     return client
@@ -310,7 +311,7 @@ def bench_server(env: dict[str, str], engine: str, rounds: int, references: bool
 def count_queries(env: dict[str, str], tabs: list[tuple[str, str, bool]]) -> dict[str, int]:
     """Statements per request of each tab, counted in-process with portal.db.count_queries."""
     code = r"""
-import asyncio, json, sys, httpx
+import asyncio, json, re, sys, httpx
 from portal.app import create_app
 from portal.db import count_queries, engine
 from portal.settings import Settings
@@ -327,8 +328,10 @@ async def main(tabs):
     out = {}
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         path = httpx.URL(link).path
-        await client.get(path)
-        await client.post(path, data={"_csrf_token": client.cookies["csrftoken"]})
+        page = await client.get(path)
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+        signed_in = await client.post(path, data={"_csrf_token": token})
+        assert signed_in.status_code == 303, signed_in.status_code
         for name, path, fragment in tabs:
             headers = {"HX-Request": "true"} if fragment else {}
             await client.get(path, headers=headers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,8 +41,9 @@ async def main(args: argparse.Namespace) -> None:
     headers = {} if args.full else {"HX-Request": "true"}
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         path = httpx.URL(await login_link(settings, args.email, "demo")).path
-        await client.get(path)
-        signed_in = await client.post(path, data={"_csrf_token": client.cookies["csrftoken"]})
+        page = await client.get(path)
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # the form's own token
+        signed_in = await client.post(path, data={"_csrf_token": token})
         assert signed_in.status_code == 303, f"sign-in failed: {signed_in.status_code}"
         for _ in range(20):
             response = await client.get(args.path, headers=headers)
