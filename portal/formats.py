@@ -12,3 +12,14 @@ def size_label(size: int) -> str:
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if size >= 10 else f"{size:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+#: The currencies whose amounts are written with a symbol.
+CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+
+
+def money(cents: int, currency: str = "usd") -> str:
+    """An amount as people read it: $1,250.00, or 1,250.00 CHF for other currencies."""
+    symbol = CURRENCY_SYMBOLS.get(currency.lower())
+    amount = f"{cents / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"

@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 #: The currencies an invoice may be in (the ones ``money`` prints with their symbol).
 CURRENCIES = {"usd": "US dollar ($)", "eur": "Euro (€)", "gbp": "Pound sterling (£)"}
-SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
 #: Digits with at most two decimals after a dot: 3, 2.5, 1250.00.
 _DECIMAL = re.compile(r"\d{1,12}(\.\d{1,2})?")
@@ -111,10 +110,3 @@ def decimal_input(value: Decimal | float | int | None) -> str:
 def cents_input(cents: int) -> str:
     """Cents as the price field shows them: 1250.00."""
     return f"{cents // 100}.{cents % 100:02d}"
-
-
-def money_label(cents: int, currency: str) -> str:
-    """An amount as people read it, for emails (the templates' ``money`` filter does the same)."""
-    symbol = SYMBOLS.get(currency.lower())
-    amount = f"{cents / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"

@@ -34,7 +34,6 @@ from portal.billing.amounts import (
     BadNumber,
     LineAmounts,
     line_amounts,
-    money_label,
     parse_price_cents,
     parse_quantity,
     parse_rate,
@@ -56,6 +55,7 @@ from portal.billing.views import (
 from portal.db import engine, for_update
 from portal.deliverables.services import review_recipients
 from portal.errors import Conflict, Invalid, NotFound
+from portal.formats import money
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
 from portal.projects.tables import Project
@@ -448,7 +448,7 @@ async def send_invoice(settings: Settings, staff: Principal, invoice_id: int, *,
 async def _email_clients(settings: Settings, workspace_id: int, row: dict) -> int:
     context = {
         "number": row["number"], "project_name": row["project_name"],
-        "amount": money_label(row["total_cents"], row["currency"]), "due_date": f"{row['due_date']:%-d %b %Y}",
+        "amount": money(row["total_cents"], row["currency"]), "due_date": f"{row['due_date']:%-d %b %Y}",
         "path": f"/projects/{row['project']}/billing/{row['id']}",
     }
     sent = 0

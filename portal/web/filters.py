@@ -7,6 +7,7 @@ import datetime as dt
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from portal.formats import money
 from portal.settings import Settings
 
 STATIC_VERSION = "4"
@@ -24,13 +25,6 @@ def days_left(n: int) -> str:
     if n == 1:
         return "tomorrow"
     return f"in {n} days"
-
-
-def money(cents: int, currency: str = "usd") -> str:
-    symbols = {"usd": "$", "eur": "€", "gbp": "£"}
-    symbol = symbols.get(currency.lower())
-    amount = f"{cents / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
 
 
 def paragraphs(text: str) -> Markup:
