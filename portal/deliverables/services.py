@@ -189,18 +189,19 @@ async def _insert_decision(client: Principal, request: Request | None, deliverab
     return inserted[0]["id"]
 
 
-async def _lead_addresses(workspace_id: int, lead_id: int | None) -> list[str]:
-    """The project lead; without an active lead, the workspace's owners."""
+async def _lead_addresses(workspace_id: int, lead_id: int | None, fallback_roles: tuple[str, ...] = ("owner",)) -> list[str]:
+    """The project's active lead; without one, the workspace's active staff in ``fallback_roles``."""
     if lead_id:
         lead = await StaffMember.select(StaffMember.email).where(
             (StaffMember.id == lead_id) & (StaffMember.workspace == workspace_id) & StaffMember.active.eq(True)
         ).first()
         if lead:
             return [lead["email"]]
-    owners = await StaffMember.select(StaffMember.email).where(
-        (StaffMember.workspace == workspace_id) & (StaffMember.role == "owner") & StaffMember.active.eq(True)
+    fallback = await StaffMember.select(StaffMember.email).where(
+        (StaffMember.workspace == workspace_id) & StaffMember.role.is_in(list(fallback_roles))
+        & StaffMember.active.eq(True)
     )
-    return [row["email"] for row in owners]
+    return sorted({row["email"] for row in fallback})
 
 
 async def _email_lead(
@@ -508,21 +509,6 @@ async def _current_version_id(row: dict) -> int | None:
     return version["id"] if version else None
 
 
-async def _reply_staff_addresses(workspace_id: int, lead_id: int | None) -> list[str]:
-    """The active project lead; without one, the workspace's active owners and admins."""
-    if lead_id:
-        lead = await StaffMember.select(StaffMember.email).where(
-            (StaffMember.id == lead_id) & (StaffMember.workspace == workspace_id) & StaffMember.active.eq(True)
-        ).first()
-        if lead:
-            return [lead["email"]]
-    managers = await StaffMember.select(StaffMember.email).where(
-        (StaffMember.workspace == workspace_id) & StaffMember.role.is_in(["owner", "admin"])
-        & StaffMember.active.eq(True)
-    )
-    return sorted({row["email"] for row in managers})
-
-
 async def client_reply(
     settings: Settings, client: Principal, *, plan: str, project_id: int, deliverable_id: int, body: str,
     request: Request | None = None,
@@ -548,7 +534,7 @@ async def client_reply(
             "url": f"{settings.base_url}/studio/projects/{project['id']}/deliverables/{row['id']}",
         }
         sent = 0
-        for address in await _reply_staff_addresses(client.workspace_id, project["lead"]):
+        for address in await _lead_addresses(client.workspace_id, project["lead"], ("owner", "admin")):
             await enqueue_email(settings, workspace_id=client.workspace_id, to=address,
                                 template="deliverable_reply", context=context)
             sent += 1

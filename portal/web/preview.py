@@ -16,7 +16,6 @@ from portal.accounts.preview import preview_principal, previewable_client
 from portal.accounts.sessions import Principal
 from portal.errors import NotFound
 from portal.projects.access import visible_project_ids
-from portal.web.auth import provide_staff
 from portal.web.tenancy import PortalSite, site_from_row
 from portal.workspaces import queries as workspace_queries
 
@@ -42,5 +41,3 @@ async def provide_preview_client(request: Request, staff: NamedDependency[Princi
     request.state.preview = {"client": client, "staff": staff}
     return client
 
-
-__all__ = ["PREFIX", "provide_preview_client", "provide_preview_site", "provide_staff"]
