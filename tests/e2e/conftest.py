@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from tests.conftest import IS_POSTGRES, empty_all_tables, run_in_thread
@@ -59,9 +62,56 @@ def run_db(work):
 
 
 @pytest.fixture(scope="session")
-def live_server(schema):
-    with start_server("main") as server:
+def live_server(schema, mail_sink):
+    """One server for every browser test, sending its mail to the session's aiosmtpd.
+
+    Every server process runs an outbox worker; a second server with mail only logged
+    would race it for the same outbox rows, so there is one server and it really sends.
+    """
+    with start_server("main", {"SMTP_URL": f"smtp+plain://127.0.0.1:{mail_sink[1]}"}) as server:
         yield server
+
+
+class Inbox:
+    """What the aiosmtpd server received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def wait_for(self, to: str, subject: str = "", timeout: float = 15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in list(self.messages):
+                if to in message["To"] and subject in message["Subject"]:
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no email to {to} about {subject!r} arrived in {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def mail_sink():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(mail_sink):
+    """The session's inbox, emptied for this test, and its port."""
+    mail_sink[0].messages.clear()
+    return mail_sink
+
+
+@pytest.fixture
+def mail_server(live_server):
+    """The browser tests' server (it sends through aiosmtpd)."""
+    return live_server
 
 
 @pytest.fixture

@@ -6,54 +6,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import empty_all_tables
-from tests.e2e.conftest import demo_links, free_port, run_db, sign_in_with, start_server
+from tests.e2e.conftest import Inbox, demo_links, run_db, sign_in_with
 from tests.e2e.test_quality import serious_violations
 
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path("/tmp/shots/billing")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def wait_for(self, to: str, subject: str, timeout: float = 15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if to in message["To"] and subject in message["Subject"]:
-                    return message
-            time.sleep(0.1)
-        raise AssertionError(f"no email to {to} about {subject!r} arrived in {timeout}s")
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
-
-
-@pytest.fixture(scope="module")
-def mail_server(schema, smtp):
-    with start_server("billing-smtp", {"SMTP_URL": f"smtp+plain://127.0.0.1:{smtp[1]}"}) as server:
-        yield server
 
 
 def keep(shot: Path, name: str) -> None:

@@ -13,7 +13,6 @@ from playwright.sync_api import Browser, expect
 
 from tests.conftest import empty_all_tables
 from tests.e2e.conftest import SCREENSHOTS, demo_links, run_db, sign_in_with
-from tests.e2e.test_studio_invoices import mail_server, smtp  # noqa: F401  (fixtures: the server sends through aiosmtpd)
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +20,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "portal" / "demo_assets"
 
 
 @pytest.mark.parametrize("javascript, width", [(True, 1280), (False, 375)], ids=["js-1280", "nojs-375"])
-def test_ready_for_review_email_to_approval_on_the_dashboard(browser: Browser, mail_server, smtp, javascript, width):  # noqa: F811
+def test_ready_for_review_email_to_approval_on_the_dashboard(browser: Browser, mail_server, smtp, javascript, width):
     inbox = smtp[0]
     run_db(empty_all_tables)
     links = demo_links(mail_server)
