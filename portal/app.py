@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from portal.web.csrf import csrf_middleware
 from portal.web.errors import domain_error_handler, http_exception_handler, internal_error_handler
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
-from portal.web.sites import portal_router, preview_router, studio_routers
+from portal.web.sites import portal_router, preview_router, studio_routers, webhooks_router
 from portal.web.static import favicon, static_file
 from portal.web.tenancy import PortalUnavailable
 from portal.web.uploads import limit_upload_size
@@ -70,10 +71,20 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     if not app.state.settings.is_sqlite:
         await db.start_connection_pool()
     from portal.accounts.magic import process_sign_in_requests, prune_sign_in_requests
+    from portal.billing.payments import reconcile_due
+
+    settings = app.state.settings
+
+    async def reconcile_payments() -> None:
+        try:
+            await reconcile_due(settings)
+        except Exception:  # never let it hold up the mail of this round
+            logging.getLogger("portal.payments").exception("daily Stripe reconciliation failed")
 
     # Sign-in forms only store a request; this process's worker loop turns it into an email.
-    mail_worker = OutboxWorker(app.state.settings, jobs=[process_sign_in_requests],
-                               housekeeping=[prune_sign_in_requests])
+    # Its housekeeping also runs the daily Stripe reconciliation (one process per workspace).
+    mail_worker = OutboxWorker(settings, jobs=[process_sign_in_requests],
+                               housekeeping=[prune_sign_in_requests, reconcile_payments])
     mail_worker.start()
     try:
         yield
@@ -97,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             portal_router(),
             *studio_routers(),
             preview_router(),
+            webhooks_router(),
             static_file,
             favicon,
         ],

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-from portal.errors import DomainError
+from portal.errors import DomainError, Invalid
 from portal.settings import Settings, SettingsError
 
 
@@ -121,6 +121,45 @@ def cmd_workspace(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(f"error: {exc.message}") from None
 
 
+def cmd_stripe(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.billing import payments
+    from portal.billing.stripe_keys import KeysInput
+
+    keys = KeysInput(secret_key=args.secret_key, publishable_key=args.publishable_key,
+                     webhook_secret=args.webhook_secret, checkout=args.checkout)
+    try:
+        _run(settings, lambda: payments.set_keys(settings, args.slug, keys))
+    except Invalid as exc:
+        raise SystemExit("error: " + "; ".join(f"--{k.replace('_', '-')}: {v}" if k else v
+                                               for k, v in exc.errors.items())) from None
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    print(f"Stripe keys of workspace {args.slug} saved (encrypted); webhook URL: {payments.webhook_url(settings, args.slug)}")
+
+
+def cmd_stripe_reconcile(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.billing import payments
+    from portal.billing.stripe_api import StripeFailure
+
+    async def work() -> list[tuple[str, dict[str, int]]]:
+        done = []
+        for workspace_id, slug in await payments.reconcilable_workspaces(args.workspace):
+            done.append((slug, await payments.reconcile(settings, workspace_id, args.since)))
+        return done
+
+    try:
+        results = _run(settings, work)
+    except StripeFailure as exc:
+        raise SystemExit(f"error: Stripe said: {exc.message}") from None
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    if not results:
+        print("no workspace has Stripe keys" + (f" ({args.workspace})" if args.workspace else ""))
+    for slug, counts in results:
+        summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "no completed sessions"
+        print(f"{slug}: {summary}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Self-hosted client portal for agencies.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -153,6 +192,21 @@ def parser() -> argparse.ArgumentParser:
     set_plan.add_argument("slug")
     set_plan.add_argument("plan", choices=("starter", "growth", "scale"))
     ws.set_defaults(func=cmd_workspace)
+
+    stripe = sub.add_parser("stripe", help="a workspace's Stripe keys")
+    stripe_sub = stripe.add_subparsers(dest="action", required=True)
+    stripe_set = stripe_sub.add_parser("set", help="store (encrypted) the Stripe keys of a workspace")
+    stripe_set.add_argument("slug")
+    stripe_set.add_argument("--secret-key", required=True, metavar="KEY")
+    stripe_set.add_argument("--publishable-key", required=True, metavar="KEY")
+    stripe_set.add_argument("--webhook-secret", required=True, metavar="SECRET")
+    stripe_set.add_argument("--checkout", choices=("embedded", "hosted"), default="embedded")
+    stripe.set_defaults(func=cmd_stripe)
+
+    reconcile = sub.add_parser("stripe-reconcile", help="apply completed Stripe payments the webhooks missed")
+    reconcile.add_argument("--workspace", metavar="SLUG", help="one workspace (default: every one with Stripe keys)")
+    reconcile.add_argument("--since", type=int, default=3, metavar="DAYS", help="look back this many days (default 3)")
+    reconcile.set_defaults(func=cmd_stripe_reconcile)
     return p
 
 

@@ -1,6 +1,6 @@
 """The domain's errors: what services raise when a request cannot be done.
 
-Four kinds, and only these, cross the boundary between services and the web layer.
+Five kinds, and only these, cross the boundary between services and the web layer.
 They know nothing of HTTP; ``portal.web.errors`` maps each to a status and to a page,
 a fragment or a JSON body, in one place:
 
@@ -13,6 +13,8 @@ a fragment or a JSON body, in one place:
 - ``Invalid`` (400 today): bad input, with a message per form field. A route that shows
   a form catches it and renders the form again with ``errors``; anywhere else it
   becomes an error page with the message.
+
+- ``Unavailable`` (502): a service the portal relies on (Stripe) failed; nothing changed.
 
 ``RateLimited`` (429) is a ``Forbidden`` with a ``retry_after``.
 """
@@ -50,6 +52,12 @@ class RateLimited(Forbidden):
 
 class Conflict(DomainError):
     default_message = "That cannot be changed any more."
+
+
+class Unavailable(DomainError):
+    """A service the portal relies on (Stripe) refused or did not answer; nothing changed."""
+
+    default_message = "The payment service did not answer. Nothing was charged; please try again in a minute."
 
 
 class Invalid(DomainError):

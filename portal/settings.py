@@ -49,6 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_TRUSTED_PROXIES", "", "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (e.g. `127.0.0.1`)."),
     Setting("PORTAL_RATE_LIMIT_PER_EMAIL", "5", "Sign-in link requests allowed per email address per 15 minutes."),
     Setting("PORTAL_RATE_LIMIT_PER_IP", "20", "Sign-in link requests and link redemptions allowed per client IP per 15 minutes."),
+    Setting("PORTAL_STRIPE_API_BASE", "https://api.stripe.com", "Where the `stripe` library sends API calls (each workspace's own keys, set in Settings -> Payments); only changed to point at a test server."),
     Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
     Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
     Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
@@ -94,6 +95,7 @@ class Settings:
     google_discovery_url: str
     max_image_pixels: int = 40_000_000
     hsts_seconds: int = 31_536_000
+    stripe_api_base: str = "https://api.stripe.com"
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -185,6 +187,7 @@ class Settings:
             google_discovery_url=_http_url("GOOGLE_DISCOVERY_URL", get("GOOGLE_DISCOVERY_URL")),
             max_image_pixels=_int_in("PORTAL_MAX_IMAGE_PIXELS", get("PORTAL_MAX_IMAGE_PIXELS"), 10_000, 1_000_000_000),
             hsts_seconds=_int_in("PORTAL_HSTS_SECONDS", get("PORTAL_HSTS_SECONDS"), 0, 63_072_000),
+            stripe_api_base=_http_url("PORTAL_STRIPE_API_BASE", get("PORTAL_STRIPE_API_BASE")).rstrip("/"),
         )
 
 

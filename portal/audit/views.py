@@ -64,6 +64,11 @@ EVENT_LABELS = {
     "invoice_paid": "Invoice paid",
     "invoice_voided": "Invoice voided",
     "payment_succeeded": "Paid an invoice",
+    "payment_refused": "Stripe payment refused",
+    "payment_refunded": "Payment refunded",
+    "checkout_started": "Opened checkout",
+    "stripe_keys_saved": "Stripe keys saved",
+    "stripe_keys_removed": "Stripe keys removed",
 }
 
 #: Sign-ins are recorded before a session exists: the person is the target, not the actor.

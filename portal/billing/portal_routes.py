@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from litestar import Request, get
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
 
 from portal.accounts.sessions import Principal
-from portal.billing import services
+from portal.billing import payments, services
+from portal.web.forms import FORM
 from portal.web.rendering import page
+from portal.web.security import embedded_checkout_csp
 from portal.web.tenancy import PortalSite
 
 
@@ -35,13 +40,70 @@ async def invoice(
     project_id: FromPath[int], invoice_id: FromPath[int],
 ) -> Template:
     found = await services.invoice_page(client, project_id, invoice_id, _base(site, project_id))
+    state = await payments.pay_state(client.workspace_id, invoice_id)
     context = {
         "site": site, "client": client, "project": found.project, "invoice": found.invoice, "tab": "billing",
-        "billing_url": _base(site, project_id),
+        "billing_url": _base(site, project_id), "pay": state,
+        "pay_url": _base(site, project_id) + f"/{invoice_id}/pay",
     }
     return page(request, "portal/invoice.html", context, fragment="portal/_invoice.html")
 
 
+@dataclass
+class PayForm:
+    #: "embedded" when the page's script runs (Checkout in the page), else hosted Checkout.
+    mode: str = "hosted"
+
+
+@post("/projects/{project_id:int}/billing/{invoice_id:int}/pay")
+async def pay(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], invoice_id: FromPath[int], data: Annotated[PayForm, FORM],
+) -> Template | Redirect:
+    """Open Stripe Checkout for the invoice: embedded in a page of ours, or a 303 to Stripe's page."""
+    settings = request.app.state.settings
+    invoice_url = _absolute(request, site, _base(site, project_id) + f"/{invoice_id}")
+    checkout = await payments.start_checkout(
+        settings, client, project_id, invoice_id, want_embedded=data.mode == "embedded", invoice_url=invoice_url,
+        return_url=invoice_url + "/paid", request=request,
+    )
+    if checkout.url:
+        return Redirect(path=checkout.url, status_code=303)
+    found = await services.invoice_page(client, project_id, invoice_id, _base(site, project_id))
+    context = {
+        "site": site, "client": client, "project": found.project, "invoice": found.invoice, "tab": "billing",
+        "billing_url": _base(site, project_id), "checkout": checkout,
+    }
+    return page(request, "portal/checkout.html", context,
+                headers={"Content-Security-Policy": embedded_checkout_csp(settings)})
+
+
+def _absolute(request: Request, site: PortalSite, path: str) -> str:
+    """Where Stripe sends the client back: this portal's own address (its custom domain, or the base URL)."""
+    settings = request.app.state.settings
+    if site.base:
+        return settings.base_url + path
+    scheme = "https" if settings.is_https or settings.env == "production" else "http"
+    return f"{scheme}://{request.url.netloc}{path}"
+
+
+@get("/projects/{project_id:int}/billing/{invoice_id:int}/paid")
+async def paid(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], invoice_id: FromPath[int],
+    session_id: Annotated[str, QueryParameter(max_length=255)] = "",
+) -> Template:
+    """Back from Checkout: what Stripe says of the session. Marks nothing paid (the webhook does)."""
+    state = await payments.return_state(request.app.state.settings, client, project_id, invoice_id, session_id,
+                                        _base(site, project_id))
+    found = await services.invoice_page(client, project_id, invoice_id, _base(site, project_id))
+    context = {
+        "site": site, "client": client, "project": found.project, "invoice": found.invoice, "tab": "billing",
+        "billing_url": _base(site, project_id), "state": state,
+    }
+    return page(request, "portal/payment_return.html", context)
+
+
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-HANDLERS: list = [billing_tab, invoice]
+HANDLERS: list = [billing_tab, invoice, pay, paid]
 #: Routes under /studio that need a signed-in staff member.

@@ -115,7 +115,7 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
         summary=summary,
         lines=[line_view(line) for line in lines],
         notes=row["notes"],
-        paid_at=row["paid_at"] if row["status"] == "paid" else None,
+        paid_at=row["paid_at"] if row["status"] in ("paid", "refunded") else None,
         billed_to=row["billed_to"],
         # total = subtotal + tax always; rows written before taxes existed carry only the total.
         subtotal_cents=row["total_cents"] - row["tax_cents"],
@@ -133,7 +133,7 @@ MAX_DESCRIPTION = 300
 MAX_PAID_NOTE = 1000
 DUE_DAYS = 14
 #: Effective statuses the studio's list filters by.
-STUDIO_FILTERS = ("draft", "sent", "overdue", "paid", "void")
+STUDIO_FILTERS = ("draft", "sent", "overdue", "paid", "refunded", "void")
 
 _INVOICE_COLUMNS = (
     Invoice.id, Invoice.number, Invoice.status, Invoice.currency, Invoice.issue_date, Invoice.due_date,
@@ -313,7 +313,7 @@ def ensure_draft(row: dict) -> None:
     if row["status"] == "draft":
         return
     when = {"sent": row["sent_at"], "paid": row["paid_at"], "void": row["voided_at"]}.get(row["status"])
-    state = {"sent": "was sent", "paid": "is paid", "void": "was voided"}[row["status"]]
+    state = {"sent": "was sent", "paid": "is paid", "refunded": "was refunded", "void": "was voided"}[row["status"]]
     on = f" on {when:%-d %b %Y}" if when else ""
     raise Conflict(
         f"Invoice {row['number']} {state}{on} and can no longer be edited. "
@@ -495,8 +495,8 @@ async def mark_paid(staff: Principal, invoice_id: int, *, paid_on: str, note: st
 def _ensure_payable(row: dict) -> None:
     if row["status"] == "draft":
         raise Conflict(f"Invoice {row['number']} is still a draft: send it before recording a payment.")
-    if row["status"] == "paid":
-        raise Conflict(f"Invoice {row['number']} is already paid.")
+    if row["status"] in ("paid", "refunded"):
+        raise Conflict(f"Invoice {row['number']} is already {row['status']}.")
     if row["status"] == "void":
         raise Conflict(f"Invoice {row['number']} was voided: nothing is due on it.")
 
@@ -507,8 +507,8 @@ async def void_invoice(staff: Principal, invoice_id: int, *, request: Request | 
     ensure_manager(staff, "void invoices")
     async with engine().write_transaction():
         row = await _staff_invoice(staff, invoice_id, lock=True)
-        if row["status"] == "paid":
-            raise Conflict(f"Invoice {row['number']} is paid and cannot be voided.")
+        if row["status"] in ("paid", "refunded"):
+            raise Conflict(f"Invoice {row['number']} is {row['status']} and cannot be voided.")
         if row["status"] == "void":
             raise Conflict(f"Invoice {row['number']} is already void.")
         await Invoice.update({Invoice.status: "void", Invoice.voided_at: clock.now()}).where(Invoice.id == invoice_id)

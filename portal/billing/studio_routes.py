@@ -17,9 +17,10 @@ from litestar.response import Response, Template
 
 from portal import clock
 from portal.accounts.sessions import Principal
-from portal.billing import services
+from portal.billing import payments, services
 from portal.billing.amounts import CURRENCIES
 from portal.billing.services import Header, LineInput
+from portal.billing.stripe_keys import KeysInput
 from portal.errors import Invalid
 from portal.web.forms import FORM
 from portal.web.rendering import page, see_other
@@ -27,7 +28,7 @@ from portal.workspaces import services as workspaces
 
 PROJECT_BILLING = "/projects/{project_id:int}/billing"
 INVOICE = "/invoices/{invoice_id:int}"
-FILTERS = (("", "All"), ("draft", "Draft"), ("sent", "Sent"), ("overdue", "Overdue"), ("paid", "Paid"), ("void", "Void"))
+FILTERS = (("", "All"), ("draft", "Draft"), ("sent", "Sent"), ("overdue", "Overdue"), ("paid", "Paid"), ("refunded", "Refunded"), ("void", "Void"))
 
 
 @dataclass
@@ -226,7 +227,53 @@ async def save_billing_settings(request: Request, staff: NamedDependency[Princip
     return see_other("/studio/settings/billing", flash="Invoice numbering saved.", request=request)
 
 
+# Settings -> Payments: the workspace's own Stripe account (owners and admins).
+
+PAYMENT_SETTINGS = "/studio/settings/payments"
+
+
+async def _payments_page(request: Request, staff: Principal, *, form: KeysInput | None = None,
+                         errors: dict | None = None, status_code: int = 200) -> Template:
+    current = await payments.payment_settings(request.app.state.settings, staff)
+    form = form or KeysInput(publishable_key=current.publishable_key, checkout=current.checkout)
+    context = {**await _common(staff), "payments": current, "form": form, "errors": errors or {}}
+    return page(request, "studio/payment_settings.html", context, status_code=status_code)
+
+
+@get("/settings/payments")
+async def payment_settings(request: Request, staff: NamedDependency[Principal]) -> Template:
+    return await _payments_page(request, staff)
+
+
+@post("/settings/payments")
+async def save_payment_settings(request: Request, staff: NamedDependency[Principal],
+                                data: Annotated[KeysInput, FORM]) -> Response:
+    try:
+        await payments.save_keys(request.app.state.settings, staff, data, request=request)
+    except Invalid as exc:
+        # The secrets typed are never sent back into the page.
+        shown = KeysInput(publishable_key=data.publishable_key, checkout=data.checkout)
+        return await _payments_page(request, staff, form=shown, errors=exc.errors, status_code=400)
+    return see_other(PAYMENT_SETTINGS, flash="Stripe keys saved. Use Test connection to check them.", request=request)
+
+
+@post("/settings/payments/test")
+async def test_payment_connection(request: Request, staff: NamedDependency[Principal]) -> Response:
+    try:
+        name = await payments.check_connection(request.app.state.settings, staff)
+    except Invalid as exc:
+        return await _payments_page(request, staff, errors=exc.errors, status_code=400)
+    return see_other(PAYMENT_SETTINGS, flash=f"Connected to the Stripe account {name}.", request=request)
+
+
+@post("/settings/payments/remove")
+async def remove_payment_keys(request: Request, staff: NamedDependency[Principal]) -> Response:
+    await payments.remove_keys(staff, request=request)
+    return see_other(PAYMENT_SETTINGS, flash="Stripe keys removed. Clients can no longer pay online.", request=request)
+
+
 HANDLERS = [
     project_billing, create_invoice, invoices, invoice, save_header, add_line, remove_line, send, mark_paid, void,
     billing_settings, save_billing_settings,
+    payment_settings, save_payment_settings, test_payment_connection, remove_payment_keys,
 ]

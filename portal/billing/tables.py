@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -11,10 +11,11 @@ from portal.projects.tables import Project
 from portal.workspaces.tables import Workspace
 
 #: Stored statuses; "overdue" is derived (sent and past due), never stored.
-INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+INVOICE_STATUSES = ("draft", "sent", "paid", "refunded", "void")
 #: Stored statuses a client may see (never void).
-CLIENT_VISIBLE = ("draft", "sent", "paid")
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "expired")
+CLIENT_VISIBLE = ("draft", "sent", "paid", "refunded")
+#: pending: a Checkout Session is open; processing: paid by a method that settles later.
+PAYMENT_STATUSES = ("pending", "processing", "succeeded", "failed", "expired")
 
 
 class Invoice(Table, tablename="invoice"):
@@ -73,3 +74,42 @@ class Payment(Table, tablename="payment"):
     status = Varchar(length=16, default="pending")
     created_at = Timestamptz(default=TimestamptzNow())
     completed_at = Timestamptz(null=True, default=None)
+    #: embedded or hosted Checkout; the Stripe fee and what was refunded, in minor units.
+    ui_mode = Varchar(length=8, default="hosted")
+    charge_id = Varchar(length=255, null=True, default=None)
+    fee_cents = BigInt(null=True, default=None)
+    refunded_cents = BigInt(default=0)
+    #: The client who opened the session (the receipt goes to them).
+    client_user_id = Integer(null=True, default=None)
+
+
+class StripeAccount(Table, tablename="stripe_account"):
+    """A workspace's own Stripe account: the keys its invoices are paid with.
+
+    The secret key and webhook signing secret are stored encrypted
+    (``portal.billing.stripe_keys``); only ``secret_last4`` is ever shown, and portal
+    pages ask only whether an account is set (``connected``).
+    """
+
+    workspace = ForeignKey(Workspace, unique=True, on_delete=OnDelete.cascade, null=False)
+    secret_key_encrypted = Text(default="")
+    secret_last4 = Varchar(length=4, default="")
+    publishable_key = Varchar(length=255, default="")
+    webhook_secret_encrypted = Text(default="")
+    #: "embedded" (Checkout inside the portal page, with JavaScript) or "hosted" (Stripe's page).
+    checkout = Varchar(length=8, default="embedded")
+    account_name = Varchar(length=255, default="")
+    livemode = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    #: When the daily reconciliation last ran for this workspace (claimed by one process).
+    reconciled_at = Timestamptz(null=True, default=None)
+
+
+class StripeEvent(Table, tablename="stripe_event"):
+    """Every Stripe event applied, once: the unique event id makes a redelivery a no-op."""
+
+    workspace = ForeignKey(Workspace, index=True, on_delete=OnDelete.cascade, null=False)
+    event_id = Varchar(length=255, unique=True)
+    event_type = Varchar(length=80)
+    outcome = Varchar(length=40, default="applied")
+    received_at = Timestamptz(default=TimestamptzNow())

@@ -10,7 +10,7 @@ from decimal import Decimal
 from portal.billing.amounts import cents_input, decimal_input
 
 #: Labels of the statuses a client can see ("void" is never shown).
-STATUS_LABELS = {"draft": "Draft", "sent": "Sent", "paid": "Paid", "overdue": "Overdue"}
+STATUS_LABELS = {"draft": "Draft", "sent": "Sent", "paid": "Paid", "overdue": "Overdue", "refunded": "Refunded"}
 
 
 @dataclass(frozen=True)

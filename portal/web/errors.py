@@ -15,13 +15,14 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from portal.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited
+from portal.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unavailable
 
 log = logging.getLogger("portal.errors")
 
 #: The status of each domain error (most specific first).
 STATUSES: tuple[tuple[type[DomainError], int], ...] = (
     (RateLimited, 429), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 400),
+    (Unavailable, 502),
 )
 
 TITLES = {
@@ -32,6 +33,7 @@ TITLES = {
     409: "That cannot be changed",
     413: "That file is too large",
     429: "Too many attempts",
+    502: "The payment service did not answer",
 }
 
 
@@ -50,7 +52,7 @@ def _answer(request: Request, status: int, detail: str, headers: dict[str, str] 
     if _is_machine(request):
         body = {"error": detail, "status": status, **({"fields": fields} if fields else {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
-    shown = detail if status in (400, 403, 409, 413, 429) else ""
+    shown = detail if status in (400, 403, 409, 413, 429, 502) else ""
     if shown:  # htmx does not swap 4xx answers: app.js shows this instead
         headers["X-Error-Message"] = shown.encode("ascii", "replace").decode()
     return Template(

@@ -38,6 +38,7 @@ def page(
     *,
     fragment: str | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Template:
     """Render ``template``, or only ``fragment`` for an htmx tab request.
 
@@ -45,7 +46,7 @@ def page(
     ``flash`` and its cookie is spent.
     """
     name = fragment if fragment and wants_fragment(request) else template
-    headers = VARY if status_code < 400 else {**VARY, "HX-Push-Url": "false"}
+    headers = {**(VARY if status_code < 400 else {**VARY, "HX-Push-Url": "false"}), **(headers or {})}
     cookies = []
     if COOKIE in request.cookies:
         context = {**context, "flash": read_flash(request)}

@@ -12,6 +12,7 @@ page or fragment is never kept by a browser or a proxy cache.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from litestar.types import Message, Scope
 
@@ -33,6 +34,45 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
+#: Stripe's own origins for Checkout embedded in a page (Stripe.js and its frames).
+STRIPE_JS = "https://js.stripe.com"
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
+STRIPE_API = "https://api.stripe.com"
+
+
+def _policy(**changes: str) -> str:
+    directives = dict(item.split(" ", 1) for item in CONTENT_SECURITY_POLICY.split("; "))
+    for name, value in changes.items():
+        directives[name.replace("_", "-")] = value
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def checkout_origin(settings: Settings) -> str:
+    """Where hosted Checkout lives: Stripe's page, or the test server PORTAL_STRIPE_API_BASE names."""
+    if settings.stripe_api_base == "https://api.stripe.com":
+        return STRIPE_CHECKOUT
+    parts = urlsplit(settings.stripe_api_base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def page_csp(settings: Settings) -> str:
+    """Every answer's policy. A form may lead on to hosted Checkout: the Pay form answers with a
+    303 to Stripe's page, and Chromium checks ``form-action`` on that redirect too (the Pay
+    form can sit in any page whose tab strip loaded the invoice)."""
+    return _policy(form_action=f"'self' {checkout_origin(settings)}")
+
+
+def embedded_checkout_csp(settings: Settings) -> str:
+    """The page with Checkout embedded: Stripe.js, its frames and its API, on this page only."""
+    return _policy(
+        script_src=f"'self' {STRIPE_JS}",
+        frame_src=f"{STRIPE_JS} {STRIPE_CHECKOUT}",
+        connect_src=f"'self' {STRIPE_API} {STRIPE_CHECKOUT}",
+        img_src="'self' data: blob: https://*.stripe.com",
+        form_action=f"'self' {checkout_origin(settings)}",
+    )
+
+
 HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -47,7 +87,7 @@ NO_STORE = (b"cache-control", b"no-store")
 
 def header_pairs(settings: Settings) -> tuple[tuple[bytes, bytes], ...]:
     """The headers of every answer, encoded once (HSTS only on https installations)."""
-    headers = dict(HEADERS)
+    headers = {**HEADERS, "content-security-policy": page_csp(settings)}
     if settings.is_https and settings.hsts_seconds:
         headers["strict-transport-security"] = f"max-age={settings.hsts_seconds}"
     return tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())

@@ -20,6 +20,7 @@ from portal.accounts.sessions import Principal
 from portal.audit import studio_routes as audit_studio
 from portal.billing import portal_routes as billing_portal
 from portal.billing import studio_routes as billing_studio
+from portal.billing import webhook_routes as billing_webhooks
 from portal.deliverables import portal_routes as deliverables_portal
 from portal.deliverables import studio_routes as deliverables_studio
 from portal.feedback import portal_routes as feedback_portal
@@ -66,6 +67,14 @@ def studio_routers() -> list[Router]:
                        dependencies={"staff": Provide(provide_staff)})
     public = Router(path="/studio", route_handlers=_handlers(STUDIO_ROUTES, "PUBLIC_HANDLERS"))
     return [signed_in, public]
+
+
+WEBHOOK_ROUTES = (billing_webhooks,)
+
+
+def webhooks_router() -> Router:
+    """Machines calling in (Stripe), each route proving its sender itself."""
+    return Router(path="/webhooks", route_handlers=_handlers(WEBHOOK_ROUTES, "HANDLERS"))
 
 
 def preview_router() -> Router:

@@ -26,8 +26,4 @@ class Workspace(Table, tablename="workspace"):
     domain_checked_at = Timestamptz(null=True, default=None)
     domain_verified_at = Timestamptz(null=True, default=None)
     domain_error = Text(default="")
-    # Payments: the workspace's own Stripe account keys (set in the studio).
-    stripe_secret_key = Varchar(length=255, default="")
-    stripe_publishable_key = Varchar(length=255, default="")
-    stripe_webhook_secret = Varchar(length=255, default="")
     created_at = Timestamptz(default=TimestamptzNow())

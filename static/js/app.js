@@ -222,4 +222,12 @@
     form.removeAttribute("aria-busy");
     if (p.button) p.button.disabled = false;
   });
+  // With JavaScript, Stripe Checkout opens inside the portal's page (the server may
+  // still choose Stripe's hosted page, as it does without JavaScript).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-pay-form")) return;
+    var mode = form.querySelector("input[name=mode]");
+    if (mode) mode.value = "embedded";
+  }, true);
 })();

@@ -9,7 +9,6 @@ from portal.billing.services import effective_status
 from portal.billing.tables import Invoice
 from portal.billing.views import quantity_label
 from portal.db import count_queries
-from portal.workspaces.tables import Workspace
 from tests.factories import make_invoice
 from tests.fixtures import sign_in_client
 
@@ -96,18 +95,6 @@ async def test_an_htmx_request_gets_the_invoice_fragment(http, world):
 async def _pay_area(http, world, invoice: int) -> str:
     html = (await http.get(f"{tab_url(world)}/{invoice}")).text
     return html[html.index('data-testid="pay-area"'):]
-
-
-async def test_no_pay_button_until_online_payment_exists_and_no_key_on_the_page(http, world):
-    """Payments (Stripe Checkout) are not built yet: no page offers a form to a route that does not exist."""
-    await Workspace.update({Workspace.stripe_secret_key: "sk_test_123"}).where(Workspace.id == world.workspace)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-sent", "sent", due_in_days=10)
-    await sign_in_client(http, world.workspace, world.alice)
-    page = (await http.get(f"{tab_url(world)}/{invoice}")).text
-    area = page[page.index('data-testid="pay-area"'):]
-    assert 'data-testid="pay-button"' not in area and "/pay" not in area
-    assert NOT_SET_UP in area
-    assert "sk_test_123" not in page
 
 
 async def test_without_stripe_the_pay_area_says_how_to_pay(http, world):
