@@ -46,6 +46,10 @@ MANAGER_ONLY = {
     ("POST", "/studio/invoices/{invoice_id:int}/void"),
     ("GET", "/studio/settings/billing"),
     ("POST", "/studio/settings/billing"),
+    ("GET", "/studio/settings/payments"),
+    ("POST", "/studio/settings/payments"),
+    ("POST", "/studio/settings/payments/test"),
+    ("POST", "/studio/settings/payments/remove"),
 }
 
 
@@ -199,8 +203,9 @@ async def test_the_settings_pages_link_each_other_for_managers_only(app, http, w
     ids = await object_ids(settings, world)
     await sign_in_staff(http, world.workspace, world.staff)
     page = await http.get("/studio/settings/portal")
-    assert 'href="/studio/settings/billing"' in page.text
+    assert 'href="/studio/settings/billing"' in page.text and 'href="/studio/settings/payments"' in page.text
     http.cookies.clear()
     await sign_in_staff(http, world.workspace, ids["member_id"])
     page = await http.get("/studio/settings/portal")
     assert page.status_code == 200 and 'href="/studio/settings/billing"' not in page.text
+    assert 'href="/studio/settings/payments"' not in page.text
