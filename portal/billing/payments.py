@@ -449,8 +449,10 @@ async def apply_session(settings: Settings, workspace_id: int, session: dict, *,
         if invoice_id is not None:
             invoice = await for_update(Invoice.select(
                 Invoice.id, Invoice.number, Invoice.status, Invoice.total_cents, Invoice.currency, Invoice.project,
-                Invoice.project.name.as_alias("project_name"),
             ).where((Invoice.id == invoice_id) & (Invoice.workspace == workspace_id))).first()
+            if invoice is not None:  # read apart: PostgreSQL locks no row of an outer join
+                project = await Project.select(Project.name).where(Project.id == invoice["project"]).first()
+                invoice["project_name"] = project["name"] if project else ""
         refusal = _refusal(session, invoice, workspace_id)
         if refusal:
             result = "refused"
