@@ -40,6 +40,8 @@ log = logging.getLogger("portal.payments")
 
 #: Checkout Sessions live 24 hours at Stripe; an open one younger than this is reused.
 REUSE_SESSION = dt.timedelta(hours=23)
+#: Stripe's ``ui_mode`` for our two ways to pay, in the API version the ``stripe`` library pins.
+STRIPE_UI_MODES = {"embedded": "embedded_page", "hosted": "hosted_page"}
 #: Events that name a Checkout Session, whose state is then read back from Stripe.
 SESSION_EVENTS = frozenset({
     "checkout.session.completed", "checkout.session.async_payment_succeeded",
@@ -280,7 +282,7 @@ def _session_params(client: Principal, summary, lines: list[dict], ui_mode: str,
                                  "product_data": {"name": f"Invoice {summary.number}"}}, "quantity": 1}]
     params: dict[str, Any] = {
         "mode": "payment",
-        "ui_mode": ui_mode,
+        "ui_mode": STRIPE_UI_MODES[ui_mode],
         "line_items": items,
         "customer_email": client.email,
         "client_reference_id": str(summary.id),
@@ -327,8 +329,13 @@ async def _remember_session(client: Principal, invoice_id: int, session: dict, u
         ))
 
 
+def _ui_mode(session: dict) -> str:
+    """Our name ("embedded" or "hosted") for a session's Stripe ``ui_mode``."""
+    return "embedded" if session.get("ui_mode") == STRIPE_UI_MODES["embedded"] else "hosted"
+
+
 def _checkout(session: dict, account: dict) -> Checkout:
-    return Checkout(session_id=session["id"], ui_mode=session.get("ui_mode") or "hosted", url=session.get("url"),
+    return Checkout(session_id=session["id"], ui_mode=_ui_mode(session), url=session.get("url"),
                     client_secret=session.get("client_secret"), publishable_key=account["publishable_key"])
 
 
@@ -488,7 +495,7 @@ async def _apply(settings: Settings, workspace_id: int, invoice: dict, session: 
                                      amount_cents=session.get("amount_total") or 0,
                                      currency=(session.get("currency") or "").lower(),
                                      checkout_session_id=session["id"], status="pending",
-                                     ui_mode=session.get("ui_mode") or "hosted"))
+                                     ui_mode=_ui_mode(session)))
         payment = await Payment.select().where(Payment.checkout_session_id == session["id"]).first()
     if payment["status"] == "succeeded":
         return "unchanged"

@@ -54,7 +54,9 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 #: Stripe's smallest charge per currency, in minor units (50 where not listed).
 MINIMUM_CHARGE = {"gbp": 30, "dkk": 250, "hkd": 400, "mxn": 1000, "nok": 300, "pln": 200, "sek": 300}
-UI_MODES = {"hosted": "hosted", "hosted_page": "hosted", "embedded": "embedded", "embedded_page": "embedded"}
+#: The ``ui_mode`` values of the API version the ``stripe`` library pins (2026-10-28), and
+#: the fake's name for each.
+UI_MODES = {"hosted_page": "hosted", "embedded_page": "embedded"}
 #: Checkout Session parameters the fake reads, and those it accepts without acting on them.
 SESSION_PARAMS = frozenset(
     {"mode", "ui_mode", "line_items", "metadata", "customer_email", "client_reference_id", "success_url",
@@ -540,7 +542,7 @@ class FakeStripe:
         if params.get("mode") != "payment":
             raise _missing("mode") if "mode" not in params else FakeStripeError(
                 400, f"Invalid mode: {params['mode']} (this fake takes mode=payment only)", param="mode")
-        ui_mode = _ui_mode(params.get("ui_mode", "hosted"))
+        ui_mode = _ui_mode(params.get("ui_mode", "hosted_page"))
         lines = _line_items(params.get("line_items"))
         currency = _one_currency(params["line_items"])
         _check_urls(ui_mode, params)
@@ -802,7 +804,7 @@ def _expires_at(value: Any, created: int) -> int:
 
 def _new_session(params: Json, ui_mode: str, currency: str, total: int, created: int, expires_at: int) -> Json:
     return {"id": _new_id("cs_test", 58), "object": "checkout.session", "livemode": False, "created": created,
-            "mode": "payment", "ui_mode": params.get("ui_mode", ui_mode), "status": "open", "payment_status": "unpaid",
+            "mode": "payment", "ui_mode": params.get("ui_mode", "hosted_page"), "status": "open", "payment_status": "unpaid",
             "amount_subtotal": total, "amount_total": total, "currency": currency,
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "url": None, "client_secret": None, "metadata": dict(params.get("metadata") or {}),

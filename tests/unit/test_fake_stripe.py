@@ -80,7 +80,7 @@ def client(fake: FakeStripe) -> stripe.StripeClient:
 def hosted_params(**changes: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
         "mode": "payment",
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "line_items": [
             {"price_data": {"currency": "gbp", "unit_amount": 1250, "product_data": {"name": "Logo design"}}, "quantity": 2},
             {"price_data": {"currency": "gbp", "unit_amount": 500, "product_data": {"name": "Brand guide"}}, "quantity": 1},
@@ -119,8 +119,8 @@ def test_a_hosted_session_is_created_and_read_back(fake: FakeStripe, client: str
 
 
 def test_an_embedded_session_has_a_client_secret_and_no_url(client: stripe.StripeClient) -> None:
-    session = create(client, ui_mode="embedded", success_url=None, cancel_url=None, return_url=SUCCESS_URL)
-    assert session.ui_mode == "embedded" and session.url is None
+    session = create(client, ui_mode="embedded_page", success_url=None, cancel_url=None, return_url=SUCCESS_URL)
+    assert session.ui_mode == "embedded_page" and session.url is None
     assert session.client_secret.startswith(f"{session.id}_secret_")
     assert client.v1.checkout.sessions.retrieve(session.id).return_url == SUCCESS_URL
 
@@ -138,7 +138,7 @@ async def test_the_async_httpx_client_works_over_http(fake: FakeStripe) -> None:
 @pytest.mark.parametrize(("changes", "param"), [
     ({"line_items": None}, "line_items"),
     ({"success_url": None}, "success_url"),
-    ({"ui_mode": "embedded", "cancel_url": None, "return_url": SUCCESS_URL}, "success_url"),
+    ({"ui_mode": "embedded_page", "cancel_url": None, "return_url": SUCCESS_URL}, "success_url"),
     ({"line_items": [
         {"price_data": {"currency": "gbp", "unit_amount": 900, "product_data": {"name": "A"}}, "quantity": 1},
         {"price_data": {"currency": "eur", "unit_amount": 900, "product_data": {"name": "B"}}, "quantity": 1},
