@@ -415,11 +415,25 @@ async def handle_webhook(settings: Settings, slug: str, payload: bytes, signatur
 async def _note_event(workspace_id: int, event_id: str, kind: str, outcome: str) -> str:
     """Record an event not applied (so a redelivery is a no-op too); "duplicate" if it was seen."""
     async with engine().write_transaction():
-        if await StripeEvent.exists().where(StripeEvent.event_id == event_id):
+        if not await _claim_event(workspace_id, event_id, kind, outcome):
             return "duplicate"
-        await StripeEvent.insert(StripeEvent(workspace=workspace_id, event_id=event_id, event_type=kind,
-                                             outcome=outcome))
     return outcome
+
+
+async def _claim_event(workspace_id: int, event_id: str, kind: str, outcome: str = "applying") -> bool:
+    """Record the event as seen, inside the caller's transaction; False if it already was.
+
+    An insert that does nothing on conflict: a second delivery running at the same moment
+    waits on the first one's row (PostgreSQL) or its write lock (SQLite), then finds it.
+    """
+    claimed = await StripeEvent.insert(
+        StripeEvent(workspace=workspace_id, event_id=event_id, event_type=kind, outcome=outcome)
+    ).on_conflict(target=StripeEvent.event_id, action="DO NOTHING").returning(StripeEvent.id)
+    return bool(claimed)
+
+
+async def _settle_event(event_id: str, outcome: str) -> None:
+    await StripeEvent.update({StripeEvent.outcome: outcome}).where(StripeEvent.event_id == event_id)
 
 
 def _session_invoice_id(session: dict) -> int | None:
@@ -449,9 +463,8 @@ async def apply_session(settings: Settings, workspace_id: int, session: dict, *,
     """
     invoice_id = _session_invoice_id(session)
     async with engine().write_transaction():
-        if event_id is not None:
-            if await StripeEvent.exists().where(StripeEvent.event_id == event_id):
-                return "duplicate"
+        if event_id is not None and not await _claim_event(workspace_id, event_id, event_type):
+            return "duplicate"
         invoice = None
         if invoice_id is not None:
             invoice = await for_update(Invoice.select(
@@ -469,8 +482,7 @@ async def apply_session(settings: Settings, workspace_id: int, session: dict, *,
         else:
             result = await _apply(settings, workspace_id, invoice, session, event_type)
         if event_id is not None:
-            await StripeEvent.insert(StripeEvent(workspace=workspace_id, event_id=event_id, event_type=event_type,
-                                                 outcome=result))
+            await _settle_event(event_id, result)
     if refusal:
         log.warning("Stripe session %s refused for workspace %s: %s", session.get("id"), workspace_id, refusal)
     return result
@@ -544,7 +556,7 @@ async def apply_refund(workspace_id: int, charge: dict, *, event_id: str, event_
     intent = charge.get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
     async with engine().write_transaction():
-        if await StripeEvent.exists().where(StripeEvent.event_id == event_id):
+        if not await _claim_event(workspace_id, event_id, event_type):
             return "duplicate"
         payment = await for_update(Payment.select().where(
             (Payment.workspace == workspace_id)
@@ -563,8 +575,7 @@ async def apply_refund(workspace_id: int, charge: dict, *, event_id: str, event_
             await record("payment_refunded", workspace_id=workspace_id, actor_email="Stripe", target_type="invoice",
                          target_id=payment["invoice"], amount=money(refunded, payment["currency"]), full=full)
             result = "refunded" if full else "partly refunded"
-        await StripeEvent.insert(StripeEvent(workspace=workspace_id, event_id=event_id, event_type=event_type,
-                                             outcome=result))
+        await _settle_event(event_id, result)
     return result
 
 

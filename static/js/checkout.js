@@ -14,8 +14,15 @@
     }
     var stripe = window.Stripe(box.getAttribute("data-publishable-key"));
     var secret = box.getAttribute("data-client-secret");
-    stripe.initEmbeddedCheckout({ fetchClientSecret: function () { return Promise.resolve(secret); } })
-      .then(function (checkout) { box.innerHTML = ""; checkout.mount(box); });
+    // Stripe.js renamed initEmbeddedCheckout to createEmbeddedCheckoutPage (2026-03-25); use
+    // whichever the loaded Stripe.js has.
+    var create = stripe.createEmbeddedCheckoutPage || stripe.initEmbeddedCheckout;
+    create.call(stripe, { fetchClientSecret: function () { return Promise.resolve(secret); } })
+      .then(function (checkout) { box.innerHTML = ""; checkout.mount(box); })
+      .catch(function () {
+        var loading = box.querySelector("[data-checkout-loading]");
+        if (loading) loading.textContent = "Stripe's payment form could not be started. Please go back to the invoice and try again.";
+      });
   }
 
   if (document.readyState === "complete") mount();

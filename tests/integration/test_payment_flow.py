@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from portal.billing import payments
-from portal.billing.stripe_keys import KeysInput
 from portal.billing.tables import Invoice, Payment, StripeEvent
 from portal.mail.tables import OutboxMessage
 from tests.factories import make_invoice
-from tests.fakes.stripe_server import FakeStripe
 from tests.fixtures import post_form, sign_in_client
-from tests.integration.test_payment_keys_and_signatures import PUBLISHABLE, SECRET, WEBHOOK
+from tests.stripe_support import SECRET, connect, deliver, fake, with_fake
 
-
-@pytest.fixture
-def fake():
-    with FakeStripe() as server:
-        server.add_account(SECRET, webhook_secret=WEBHOOK, webhook_url=None)
-        server.delivery = "never"  # the test posts each event to the in-process app itself
-        yield server
+__all__ = ["fake"]
 
 
 @pytest.fixture
 def settings(settings, fake):
-    return dataclasses.replace(settings, stripe_api_base=fake.url)
-
-
-async def _deliver(http, fake, event_id: str):
-    body, signature = fake.signed(event_id)
-    return await http.post("/webhooks/stripe/acme", content=body,
-                           headers={"content-type": "application/json", "stripe-signature": signature})
+    return with_fake(settings, fake)
 
 
 async def test_pay_on_hosted_checkout_then_the_webhook_marks_it_paid_once(http, settings, world, fake):
-    await payments.set_keys(settings, "acme", KeysInput(SECRET, PUBLISHABLE, WEBHOOK, "hosted"))
+    await connect(settings)
     invoice = await make_invoice(world.workspace, world.project_a, "INV-9", "sent")
     await sign_in_client(http, world.workspace, world.alice)
     pay_url = f"/p/acme/projects/{world.project_a}/billing/{invoice}/pay"
@@ -57,8 +40,8 @@ async def test_pay_on_hosted_checkout_then_the_webhook_marks_it_paid_once(http, 
 
     fake.complete(session_id)
     event_id = fake.events[-1]["id"]
-    assert (await _deliver(http, fake, event_id)).json()["result"] == "paid"
-    assert (await _deliver(http, fake, event_id)).json()["result"] == "duplicate"
+    assert (await deliver(http, fake, event_id)).json()["result"] == "paid"
+    assert (await deliver(http, fake, event_id)).json()["result"] == "duplicate"
 
     stored = await Invoice.select(Invoice.status).where(Invoice.id == invoice).first()
     assert stored["status"] == "paid"

@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 import time
 
-from portal.billing import payments
-from portal.billing.stripe_keys import KeysInput
 from portal.billing.tables import Invoice, StripeAccount, StripeEvent
 from tests.factories import make_invoice
 from tests.fakes.stripe_server import sign
 from tests.fixtures import post_form, sign_in_staff
-
-SECRET = "sk_test_51SecretKeyForTests0000000001234"
-WEBHOOK = "whsec_TestSigningSecret00000000"
-PUBLISHABLE = "pk_test_51PublishableKeyForTests000"
-
-
-async def _keys(settings) -> None:
-    await payments.set_keys(settings, "acme", KeysInput(SECRET, PUBLISHABLE, WEBHOOK, "hosted"))
+from tests.stripe_support import SECRET, WEBHOOK
+from tests.stripe_support import connect as _keys
 
 
 async def test_keys_are_stored_encrypted_and_shown_masked(http, settings, world):
