@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from tests.conftest import IS_POSTGRES, empty_all_tables, run_in_thread
+from tests.fakes.stripe_server import FakeStripe
 from tests.servers import LiveServer, free_port, start_server  # noqa: F401  (used by the browser tests)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,13 +63,22 @@ def run_db(work):
 
 
 @pytest.fixture(scope="session")
-def live_server(schema, mail_sink):
+def stripe_fake():
+    """The fake Stripe the browser tests' server talks to (accounts are added per test)."""
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def live_server(schema, mail_sink, stripe_fake):
     """One server for every browser test, sending its mail to the session's aiosmtpd.
 
     Every server process runs an outbox worker; a second server with mail only logged
     would race it for the same outbox rows, so there is one server and it really sends.
+    Its Stripe is the session's fake Stripe.
     """
-    with start_server("main", {"SMTP_URL": f"smtp+plain://127.0.0.1:{mail_sink[1]}"}) as server:
+    env = {"SMTP_URL": f"smtp+plain://127.0.0.1:{mail_sink[1]}", "PORTAL_STRIPE_API_BASE": stripe_fake.url}
+    with start_server("main", env) as server:
         yield server
 
 

@@ -221,7 +221,7 @@ def _error_reply(error: FakeStripeError) -> _Reply:
 
 
 def _html_reply(status: int, title: str, body: str) -> _Reply:
-    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>\n'
+    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{html.escape(title)}</title></head>\n'
             f"<body><main>\n{body}\n</main></body></html>\n")
     return _Reply(status, page.encode(), "text/html; charset=utf-8")
 

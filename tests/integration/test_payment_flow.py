@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -42,6 +43,9 @@ async def test_pay_on_hosted_checkout_then_the_webhook_marks_it_paid_once(http, 
     assert back.status_code == 200 and 'data-state="open"' in back.text
     forged = await http.get(f"/p/acme/projects/{world.project_a}/billing/{invoice}/paid?session_id=cs_test_forged")
     assert 'data-state="unknown"' in forged.text
+    bare = await http.get(f"/p/acme/projects/{world.project_a}/billing/{invoice}/paid")
+    assert 'data-state="unknown"' in bare.text
+    assert (await Invoice.select(Invoice.status).where(Invoice.id == invoice).first())["status"] == "sent"
 
     fake.complete(session_id)
     event_id = fake.events[-1]["id"]
@@ -165,3 +169,14 @@ async def test_stripe_keys_appear_in_no_page_log_line_email_or_audit_entry(http,
     for where, text in haystacks.items():
         for key in (SECRET, WEBHOOK, SECRET[8:], WEBHOOK[6:]):
             assert key not in text, f"a Stripe key in the {where}"
+
+
+async def test_a_double_click_at_once_makes_one_session(http, settings, world, fake):
+    await connect(settings)
+    invoice = await make_invoice(world.workspace, world.project_a, "INV-25", "sent")
+    await sign_in_client(http, world.workspace, world.alice)
+    pay_url = f"/p/acme/projects/{world.project_a}/billing/{invoice}/pay"
+    answers = await asyncio.gather(*(post_form(http, pay_url, {"mode": "hosted"}) for _ in range(2)))
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+    assert len(fake.sessions) == 1 and await Payment.count() == 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -13,7 +16,7 @@ from portal.mail.tables import OutboxMessage
 from tests.factories import make_invoice
 from tests.fixtures import post_form, sign_in_client
 from tests.servers import start_server
-from tests.stripe_support import connect, events_of, fake, with_fake
+from tests.stripe_support import SECRET, connect, events_of, fake, with_fake
 
 __all__ = ["fake"]
 DELIVERIES = 10
@@ -49,4 +52,23 @@ async def test_one_event_sent_to_two_processes_ten_times_pays_once(http, db, set
     assert sorted(a.json()["result"] for a in answers) == ["duplicate"] * (DELIVERIES - 1) + ["paid"]
     assert (await Invoice.select(Invoice.status).where(Invoice.id == invoice).first())["status"] == "paid"
     assert await Payment.count() == 1 and await StripeEvent.count() == 1
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "payment_receipt") == 1
+
+
+async def test_portal_stripe_reconcile_applies_what_the_webhooks_missed_once(http, db, settings, world, fake):
+    await connect(settings)
+    invoice = await make_invoice(world.workspace, world.project_a, "INV-31", "sent")
+    await sign_in_client(http, world.workspace, world.alice)
+    opened = await post_form(http, f"/p/acme/projects/{world.project_a}/billing/{invoice}/pay", {"mode": "hosted"})
+    fake.complete(opened.headers["location"].rsplit("/", 1)[1])  # no webhook arrives
+    await db.close_pool()
+
+    env = {**os.environ, "PORTAL_STRIPE_API_BASE": fake.url}
+    runs = [subprocess.run([sys.executable, "-m", "portal.cli", "stripe-reconcile", "--workspace", "acme"], env=env,
+                           capture_output=True, text=True, timeout=60) for _ in range(2)]
+
+    assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
+    assert [run.stdout for run in runs] == ["acme: 1 paid\n", "acme: 1 unchanged\n"]
+    assert SECRET not in runs[0].stdout + runs[0].stderr
+    assert (await Invoice.select(Invoice.status).where(Invoice.id == invoice).first())["status"] == "paid"
     assert await OutboxMessage.count().where(OutboxMessage.kind == "payment_receipt") == 1
