@@ -78,7 +78,7 @@ def clean(keys: KeysInput, *, has_secret: bool, has_webhook_secret: bool) -> Key
     if webhook and not WEBHOOK_SECRET.fullmatch(webhook):
         errors["webhook_secret"] = "A webhook signing secret starts with whsec_."
     elif not webhook and not has_webhook_secret:
-        errors["webhook_secret"] = "Enter the signing secret of the webhook endpoint below (it starts with whsec_)."
+        errors["webhook_secret"] = "Enter the signing secret of the webhook endpoint above (it starts with whsec_)."
     if keys.checkout not in CHECKOUT_MODES:
         errors["checkout"] = "Choose embedded or hosted Checkout."
     if secret and "secret_key" not in errors and "publishable_key" not in errors:
