@@ -10,7 +10,7 @@ a fragment or a JSON body, in one place:
   settings, a plan without the feature).
 - ``Conflict`` (409): the thing is in a state that does not allow it (an approved
   deliverable, a decision already made).
-- ``Invalid`` (400 today): bad input, with a message per form field. A route that shows
+- ``Invalid`` (422): bad input, with a message per form field. A route that shows
   a form catches it and renders the form again with ``errors``; anywhere else it
   becomes an error page with the message.
 

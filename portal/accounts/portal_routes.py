@@ -28,6 +28,7 @@ from portal.accounts.tokens import consume_token, peek_token
 from portal.audit.services import record
 from portal.errors import Invalid
 from portal.web.auth import current_principal
+from portal.web.rendering import INVALID
 from portal.web.tenancy import PortalSite
 
 
@@ -41,7 +42,7 @@ async def portal_login_request(request: Request, site: NamedDependency[PortalSit
     try:
         await request_portal_link(request.app.state.settings, request, site.id, data.email)
     except Invalid as exc:
-        return Template("portal/login.html", context={"site": site, "form": data, "error": str(exc)}, status_code=400)
+        return Template("portal/login.html", context={"site": site, "form": data, "error": str(exc)}, status_code=INVALID)
     return Template("portal/link_sent.html", context={"site": site})
 
 

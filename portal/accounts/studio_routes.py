@@ -33,7 +33,7 @@ from portal.errors import Conflict, DomainError, Invalid
 from portal.web.auth import current_principal
 from portal.web.errors import status_of
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 
 # Studio (staff)
 
@@ -48,7 +48,7 @@ async def studio_login_request(request: Request, data: EmailBody) -> Template:
     try:
         await request_studio_link(request.app.state.settings, request, data.email)
     except Invalid as exc:
-        return Template("studio/login.html", context={"form": data, "error": str(exc)}, status_code=400)
+        return Template("studio/login.html", context={"form": data, "error": str(exc)}, status_code=INVALID)
     return Template("studio/link_sent.html", context={})
 
 
@@ -251,7 +251,7 @@ async def _clients_page(request: Request, staff: Principal, *, form: ClientForm 
     rows, archived = await services.clients(staff, show_archived=show_archived)
     context = {"staff": staff, "clients": rows, "archived_count": archived, "show_archived": show_archived,
                "form": form or ClientForm(), "errors": errors or {}}
-    return page(request, "studio/clients.html", context, status_code=400 if errors else 200)
+    return page(request, "studio/clients.html", context, status_code=INVALID if errors else 200)
 
 
 @get("/clients")
@@ -275,7 +275,7 @@ async def _client_page(request: Request, staff: Principal, organisation_id: int,
     detail = await services.client(staff, organisation_id)
     context = {"staff": staff, "client": detail, "rename": rename or ClientForm(detail.name),
                "person_form": person or PersonForm(), "errors": errors or {}, "failed": failed}
-    return page(request, "studio/client.html", context, status_code=400 if errors else 200)
+    return page(request, "studio/client.html", context, status_code=INVALID if errors else 200)
 
 
 @get("/clients/{org_id:int}")
@@ -323,7 +323,7 @@ async def _person_page(request: Request, staff: Principal, organisation_id: int,
     detail, shown = await services.client_person(staff, organisation_id, person_id)
     context = {"staff": staff, "client": detail, "person": shown,
                "form": person or PersonForm(shown.name, shown.email), "errors": errors or {}}
-    return page(request, "studio/client_person.html", context, status_code=400 if errors else 200)
+    return page(request, "studio/client_person.html", context, status_code=INVALID if errors else 200)
 
 
 @get("/clients/{org_id:int}/people/{person_id:int}")

@@ -23,7 +23,7 @@ from portal.billing.services import Header, LineInput
 from portal.billing.stripe_keys import KeysInput
 from portal.errors import Invalid
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.workspaces import services as workspaces
 
 PROJECT_BILLING = "/projects/{project_id:int}/billing"
@@ -102,7 +102,7 @@ async def create_invoice(request: Request, staff: NamedDependency[Principal], pr
     try:
         invoice_id = await services.create_invoice(staff, project_id, data.header(), request=request)
     except Invalid as exc:
-        return await _project_page(request, staff, project_id, form=data.header(), errors=exc.errors, status_code=400)
+        return await _project_page(request, staff, project_id, form=data.header(), errors=exc.errors, status_code=INVALID)
     return see_other(_invoice_url(invoice_id), flash="Draft invoice created. Add its lines, then send it.",
                      request=request)
 
@@ -151,7 +151,7 @@ async def save_header(request: Request, staff: NamedDependency[Principal], invoi
     try:
         await services.update_invoice(staff, invoice_id, data.header(), request=request)
     except Invalid as exc:
-        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, header=data.header(), status_code=400)
+        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, header=data.header(), status_code=INVALID)
     return see_other(_invoice_url(invoice_id), flash="Invoice saved.", request=request)
 
 
@@ -164,7 +164,7 @@ async def add_line(request: Request, staff: NamedDependency[Principal], invoice_
         else:
             await services.add_line(staff, invoice_id, data.line(), request=request)
     except Invalid as exc:
-        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, line=data, status_code=400)
+        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, line=data, status_code=INVALID)
     return see_other(_invoice_url(invoice_id), flash="Line saved." if data.line_id else "Line added.", request=request)
 
 
@@ -180,7 +180,7 @@ async def send(request: Request, staff: NamedDependency[Principal], invoice_id: 
     try:
         sent = await services.send_invoice(request.app.state.settings, staff, invoice_id, request=request)
     except Invalid as exc:
-        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, status_code=400)
+        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, status_code=INVALID)
     emailed = f"{sent} client{'' if sent == 1 else 's'} emailed." if sent else "No client was emailed."
     return see_other(_invoice_url(invoice_id), flash=f"Invoice sent. {emailed}", request=request)
 
@@ -191,7 +191,7 @@ async def mark_paid(request: Request, staff: NamedDependency[Principal], invoice
     try:
         await services.mark_paid(staff, invoice_id, paid_on=data.paid_on, note=data.paid_note, request=request)
     except Invalid as exc:
-        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, paid=data, status_code=400)
+        return await _invoice_page(request, staff, invoice_id, errors=exc.errors, paid=data, status_code=INVALID)
     return see_other(_invoice_url(invoice_id), flash="Payment recorded: the invoice is paid.", request=request)
 
 
@@ -223,7 +223,7 @@ async def save_billing_settings(request: Request, staff: NamedDependency[Princip
     try:
         await services.save_numbering(staff, data.prefix, request=request)
     except Invalid as exc:
-        return await _settings_page(request, staff, prefix=data.prefix, errors=exc.errors, status_code=400)
+        return await _settings_page(request, staff, prefix=data.prefix, errors=exc.errors, status_code=INVALID)
     return see_other("/studio/settings/billing", flash="Invoice numbering saved.", request=request)
 
 
@@ -253,7 +253,7 @@ async def save_payment_settings(request: Request, staff: NamedDependency[Princip
     except Invalid as exc:
         # The secrets typed are never sent back into the page.
         shown = KeysInput(publishable_key=data.publishable_key, checkout=data.checkout)
-        return await _payments_page(request, staff, form=shown, errors=exc.errors, status_code=400)
+        return await _payments_page(request, staff, form=shown, errors=exc.errors, status_code=INVALID)
     return see_other(PAYMENT_SETTINGS, flash="Stripe keys saved. Use Test connection to check them.", request=request)
 
 
@@ -262,7 +262,7 @@ async def test_payment_connection(request: Request, staff: NamedDependency[Princ
     try:
         name = await payments.check_connection(request.app.state.settings, staff)
     except Invalid as exc:
-        return await _payments_page(request, staff, errors=exc.errors, status_code=400)
+        return await _payments_page(request, staff, errors=exc.errors, status_code=INVALID)
     return see_other(PAYMENT_SETTINGS, flash=f"Connected to the Stripe account {name}.", request=request)
 
 

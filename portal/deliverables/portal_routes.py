@@ -17,7 +17,7 @@ from portal.errors import Invalid
 from portal.projects.access import get_visible_project
 from portal.projects.views import project_header
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.web.tenancy import PortalSite
 
 DETAIL = "/projects/{project_id:int}/deliverables/{deliverable_id:int}"
@@ -100,7 +100,7 @@ async def request_changes(
                      comment=data.comment, request=request)
     except Invalid as exc:
         return await _detail_page(request, site, client, project_id, deliverable_id, errors=exc.errors,
-                                  comment=data.comment, status_code=400)
+                                  comment=data.comment, status_code=INVALID)
     return see_other(f"{_base(site, project_id)}/{deliverable_id}?done=changes_requested")
 
 
@@ -115,7 +115,7 @@ async def reply(
                                     deliverable_id=deliverable_id, body=data.body, request=request)
     except Invalid as exc:
         return await _detail_page(request, site, client, project_id, deliverable_id, errors=exc.errors,
-                                  reply=data.body, status_code=400)
+                                  reply=data.body, status_code=INVALID)
     return see_other(f"{_base(site, project_id)}/{deliverable_id}#thread-heading",
                      flash="Reply sent. The team has been emailed.", request=request)
 

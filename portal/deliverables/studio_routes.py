@@ -20,7 +20,7 @@ from portal.deliverables import services
 from portal.deliverables.serving import file_response
 from portal.errors import Invalid
 from portal.web.forms import FORM, MULTIPART
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.web.uploads import UPLOAD
 from portal.workspaces import services as workspaces
 
@@ -86,7 +86,7 @@ async def studio_create(request: Request, staff: NamedDependency[Principal], pro
     try:
         new_id = await services.create(staff, project_id, title=data.title, description=data.description, request=request)
     except Invalid as exc:
-        return await _list_page(request, staff, project_id, errors=exc.errors, form=data, status_code=400)
+        return await _list_page(request, staff, project_id, errors=exc.errors, form=data, status_code=INVALID)
     return see_other(f"{_base(project_id)}/{new_id}?done=created")
 
 
@@ -104,7 +104,7 @@ async def studio_edit(request: Request, staff: NamedDependency[Principal], proje
         await services.edit(staff, project_id, deliverable_id, title=data.title, description=data.description)
     except Invalid as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, form=data,
-                                  status_code=400)
+                                  status_code=INVALID)
     return see_other(f"{_base(project_id)}/{deliverable_id}?done=saved")
 
 
@@ -120,7 +120,7 @@ async def studio_upload(request: Request, staff: NamedDependency[Principal], pro
             data=upload, note=data.note, request=request,
         )
     except Invalid as exc:
-        return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, status_code=400)
+        return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, status_code=INVALID)
     finally:
         if upload is not None:
             await upload.close()  # its spooled temp file goes at once, not at garbage collection
@@ -150,7 +150,7 @@ async def studio_reply(request: Request, staff: NamedDependency[Principal], proj
                                           body=data.body, request=request)
     except Invalid as exc:
         return await _detail_page(request, staff, project_id, deliverable_id, errors=exc.errors, reply=data.body,
-                                  status_code=400)
+                                  status_code=INVALID)
     note = f"Reply sent. {sent} client{'' if sent == 1 else 's'} emailed." if sent else "Reply added to the thread."
     return see_other(f"{_base(project_id)}/{deliverable_id}#thread-heading", flash=note, request=request)
 

@@ -15,7 +15,7 @@ from portal.errors import Invalid
 from portal.feedback import services
 from portal.feedback.views import Draft
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.web.tenancy import PortalSite
 from portal.workspaces.plans import require
 
@@ -61,7 +61,7 @@ async def send_feedback(
                                      request=request)
     except Invalid as exc:
         tab = await services.feedback_tab(client, project_id, Draft(data.subject, data.message, exc.errors))
-        response = _tab(request, site, client, tab, status_code=400)
+        response = _tab(request, site, client, tab, status_code=INVALID)
         # htmx does not swap a 400: app.js shows this message, and the typed text stays put.
         response.headers["X-Error-Message"] = " ".join(exc.errors.values())
         return response

@@ -15,7 +15,7 @@ from portal.errors import Invalid
 from portal.feedback import services
 from portal.feedback.views import INBOX_STATUSES, STATUS_FILTERS, ReplyDraft
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 
 
 @dataclass
@@ -91,7 +91,7 @@ async def assign(
         await services.assign(staff, task_id, data.assignee, request=request)
     except Invalid as exc:
         return await _task_page(request, staff, task_id, ReplyDraft(assignee=data.assignee, errors=exc.errors),
-                                status_code=400)
+                                status_code=INVALID)
     return see_other(f"/studio/inbox/{task_id}", flash="Assignee saved.", request=request)
 
 
@@ -105,7 +105,7 @@ async def reply(
     except Invalid as exc:
         item = await services.inbox_task(staff, task_id)
         draft = ReplyDraft(body=data.body, assignee=str(item.assignee_id or ""), errors=exc.errors)
-        return await _task_page(request, staff, task_id, draft, status_code=400)
+        return await _task_page(request, staff, task_id, draft, status_code=INVALID)
     return see_other(f"/studio/inbox/{task_id}", flash="Reply sent to the client.", request=request)
 
 

@@ -16,7 +16,7 @@ from portal.errors import Conflict, Invalid
 from portal.files import services
 from portal.files.views import serve_file
 from portal.web.forms import FORM, MULTIPART
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.web.uploads import UPLOAD
 
 
@@ -68,12 +68,12 @@ async def studio_upload(
             settings, request, staff, project_id, [(u.filename or "", u) for u in uploads], shared=bool(data.get("share"))
         )
     except Invalid as exc:
-        return await _studio_page(request, staff, project_id, error=str(exc), status_code=400)
+        return await _studio_page(request, staff, project_id, error=str(exc), status_code=INVALID)
     finally:
         for upload in uploads:
             await upload.close()  # its spooled temp file goes at once, not at garbage collection
     if outcome.failed:
-        return await _studio_page(request, staff, project_id, outcome=outcome, status_code=400)
+        return await _studio_page(request, staff, project_id, outcome=outcome, status_code=INVALID)
     count = len(outcome.stored)
     return see_other(f"/studio/projects/{project_id}/files?done=uploaded" + (f"&n={count}" if count > 1 else ""))
 
@@ -86,7 +86,7 @@ async def studio_rename(
     try:
         await services.rename_file(request, staff, project_id, file_id, data.name)
     except Invalid as exc:
-        return await _studio_page(request, staff, project_id, status_code=400,
+        return await _studio_page(request, staff, project_id, status_code=INVALID,
                                   rename={"id": file_id, "value": data.name, "errors": exc.errors})
     return see_other(f"/studio/projects/{project_id}/files?done=renamed")
 

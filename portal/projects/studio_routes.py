@@ -22,7 +22,7 @@ from portal.projects import services
 from portal.projects.tables import PROJECT_STATUSES, TASK_STATUSES
 from portal.projects.views import STATUS_LABELS, TASK_STATUS_LABELS
 from portal.web.forms import FORM
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.workspaces import services as workspaces
 
 PROJECT = "/projects/{project_id:int}"
@@ -120,7 +120,7 @@ async def create_project(request: Request, staff: NamedDependency[Principal],
     try:
         project_id = await services.create_project(staff, **asdict(data), request=request)
     except Invalid as exc:
-        return await _list_page(request, staff, form=data, errors=exc.errors, status_code=400)
+        return await _list_page(request, staff, form=data, errors=exc.errors, status_code=INVALID)
     return see_other(_url(project_id), flash="Project created.", request=request)
 
 
@@ -156,7 +156,7 @@ async def edit_project(request: Request, staff: NamedDependency[Principal], proj
     try:
         await services.update_project(staff, project_id, **asdict(data), request=request)
     except Invalid as exc:
-        return await _overview_page(request, staff, project_id, form=data, errors=exc.errors, status_code=400)
+        return await _overview_page(request, staff, project_id, form=data, errors=exc.errors, status_code=INVALID)
     return see_other(_url(project_id), flash="Project saved.", request=request)
 
 
@@ -200,7 +200,7 @@ async def add_milestone(request: Request, staff: NamedDependency[Principal], pro
     try:
         await services.add_milestone(staff, project_id, name=data.name, due_date=data.due_date, request=request)
     except Invalid as exc:
-        return await _milestones_page(request, staff, project_id, form=data, errors=exc.errors, status_code=400)
+        return await _milestones_page(request, staff, project_id, form=data, errors=exc.errors, status_code=INVALID)
     return see_other(_url(project_id, "/milestones"), flash="Milestone added.", request=request)
 
 
@@ -223,7 +223,7 @@ async def edit_milestone(request: Request, staff: NamedDependency[Principal], pr
                                       request=request)
     except Invalid as exc:
         return await _milestones_page(request, staff, project_id, errors=exc.errors, editing=milestone_id,
-                                      edit_form=data, status_code=400)
+                                      edit_form=data, status_code=INVALID)
     return see_other(_url(project_id, "/milestones"), flash="Milestone saved.", request=request)
 
 
@@ -284,7 +284,7 @@ async def add_task(request: Request, staff: NamedDependency[Principal], project_
     try:
         task_id = await services.add_task(staff, project_id, **asdict(data), request=request)
     except Invalid as exc:
-        return await _tasks_page(request, staff, project_id, form=data, errors=exc.errors, status_code=400)
+        return await _tasks_page(request, staff, project_id, form=data, errors=exc.errors, status_code=INVALID)
     return see_other(_url(project_id, f"/tasks#task-{task_id}"), flash="Task added.", request=request)
 
 
@@ -317,7 +317,7 @@ async def edit_task(request: Request, staff: NamedDependency[Principal], project
     try:
         await services.edit_task(staff, project_id, work_task_id, **asdict(data), request=request)
     except Invalid as exc:
-        return await _task_page(request, staff, project_id, work_task_id, form=data, errors=exc.errors, status_code=400)
+        return await _task_page(request, staff, project_id, work_task_id, form=data, errors=exc.errors, status_code=INVALID)
     return see_other(_url(project_id, f"/tasks/{work_task_id}"), flash="Task saved.", request=request)
 
 
@@ -342,7 +342,7 @@ async def add_comment(request: Request, staff: NamedDependency[Principal], proje
         await services.add_comment(staff, project_id, work_task_id, data.body, request=request)
     except Invalid as exc:
         return await _task_page(request, staff, project_id, work_task_id, errors=exc.errors, comment=data.body,
-                                status_code=400)
+                                status_code=INVALID)
     return see_other(_url(project_id, f"/tasks/{work_task_id}#comments"), flash="Comment added.", request=request)
 
 

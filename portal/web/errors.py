@@ -21,7 +21,7 @@ log = logging.getLogger("portal.errors")
 
 #: The status of each domain error (most specific first).
 STATUSES: tuple[tuple[type[DomainError], int], ...] = (
-    (RateLimited, 429), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 400),
+    (RateLimited, 429), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (Invalid, 422),
     (Unavailable, 502),
 )
 
@@ -32,6 +32,7 @@ TITLES = {
     405: "That is not allowed here",
     409: "That cannot be changed",
     413: "That file is too large",
+    422: "Please check what you entered",
     429: "Too many attempts",
     502: "The payment service did not answer",
 }
@@ -52,7 +53,7 @@ def _answer(request: Request, status: int, detail: str, headers: dict[str, str] 
     if _is_machine(request):
         body = {"error": detail, "status": status, **({"fields": fields} if fields else {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
-    shown = detail if status in (400, 403, 409, 413, 429, 502) else ""
+    shown = detail if status in (400, 403, 409, 413, 422, 429, 502) else ""
     if shown:  # htmx does not swap 4xx answers: app.js shows this instead
         headers["X-Error-Message"] = shown.encode("ascii", "replace").decode()
     return Template(

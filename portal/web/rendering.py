@@ -20,6 +20,10 @@ from litestar.response import Redirect, Template
 from portal.web.flash import COOKIE, flash_cookie, read_flash, spent_cookie
 
 VARY = {"Vary": "HX-Request"}
+#: The status of a form sent back with its errors beside the fields ("Unprocessable
+#: Content"): htmx swaps it into the page like a success (``responseHandling`` in
+#: base.html), so the errors show with JavaScript as without.
+INVALID = 422
 
 
 def wants_fragment(request: Request) -> bool:

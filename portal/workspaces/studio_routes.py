@@ -13,7 +13,7 @@ from litestar.response import Template
 from portal.accounts.sessions import Principal
 from portal.errors import Invalid
 from portal.web.forms import MULTIPART
-from portal.web.rendering import page, see_other
+from portal.web.rendering import INVALID, page, see_other
 from portal.workspaces import branding
 from portal.workspaces.branding import PortalSettingsForm
 from portal.workspaces.plans import allows
@@ -39,7 +39,7 @@ async def _page(request: Request, staff: Principal, form: PortalSettingsForm | N
         "full_branding": allows(workspace["plan"], "branding_full"), "notice": request.query_params.get("notice", ""),
         "portal_url": f"{request.app.state.settings.base_url}/p/{workspace['slug']}/", "error": None,
     }
-    return page(request, "studio/portal_settings.html", context, status_code=400 if errors else 200)
+    return page(request, "studio/portal_settings.html", context, status_code=INVALID if errors else 200)
 
 
 @get("/settings/portal")

@@ -12,16 +12,15 @@
     showError.timer = window.setTimeout(function () { box.hidden = true; }, 8000);
   }
 
-  // A form sent again with its errors (400 or 422, a whole page from the server) is
-  // shown like a page: the errors appear beside the fields, as without JavaScript.
+  // A form sent again with its errors answers 422 with the form re-rendered: htmx swaps it
+  // like a success (responseHandling in base.html), so the errors appear beside the fields
+  // as without JavaScript. A 422 that is an error page instead (it carries X-Error-Message)
+  // is not swapped into the page: its message is shown as for other failures.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
-    var type = xhr ? xhr.getResponseHeader("Content-Type") || "" : "";
-    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (xhr && (xhr.status === 400 || xhr.status === 422) && type.indexOf("text/html") === 0 &&
-        event.detail.boosted && form && form.tagName === "FORM") {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
+    if (xhr && xhr.status === 422 && xhr.getResponseHeader("X-Error-Message")) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = true;
     }
   });
 
@@ -32,7 +31,7 @@
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status === 404) {
       showError("That page is no longer available. Please reload.");
-    } else if (status === 409 || status === 400 || status === 429) {
+    } else if (status === 400 || status === 409 || status === 422 || status === 429) {
       showError(event.detail.xhr.getResponseHeader("X-Error-Message") || "That did not work. Please check and try again.");
     } else {
       showError("Something went wrong. Please try again.");

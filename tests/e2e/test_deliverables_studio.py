@@ -66,11 +66,11 @@ def test_staff_put_a_new_deliverable_up_for_review_on_a_phone_without_javascript
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_a_form_error_shows_beside_the_field_with_and_without_javascript(browser, fresh_db, javascript):
-    """A boosted form's 400 answer is swapped in like a page: the error sits in the form."""
+    """A form's 422 answer is swapped in like a page: the error sits in the form."""
     context = browser.new_context(java_script_enabled=javascript, viewport={"width": 375, "height": 812})
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and "400" not in message.text else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and "422" not in message.text else None)
     sign_in_owner(page, fresh_db)
     page.get_by_role("link", name="Website redesign").first.click()
     form = page.get_by_test_id("create-deliverable")

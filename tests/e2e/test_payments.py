@@ -177,8 +177,8 @@ def test_the_owner_sets_up_payments_on_a_phone(browser, fresh_db, stripe_fake, j
     expect(page.get_by_test_id("payments-connected")).to_be_visible()  # nothing removed yet: it asks first
     page.get_by_test_id("confirm-remove-keys").click()
     expect(page.get_by_test_id("payments-off")).to_be_visible()
-    # The refused form's answer is a 400, which Chromium reports; nothing else failed.
-    refused = [f"{fresh_db.url}/studio/settings/payments: 400",
-               "Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    # The refused form's answer is a 422, which Chromium reports; nothing else failed.
+    refused = [f"{fresh_db.url}/studio/settings/payments: 422",
+               "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
     assert sorted(failed) == sorted(refused), failed
     context.close()

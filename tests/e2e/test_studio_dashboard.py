@@ -61,8 +61,8 @@ def check(browser: Browser, live_server, *, javascript: bool, width: int) -> Non
 
     # The owner sees it on the dashboard, with the feedback waiting and the deliverables still out.
     owner = browser.new_context(java_script_enabled=javascript, viewport=viewport).new_page()
-    # The deliberate empty reply answers 400: Chromium logs that one.
-    owner.on("console", lambda m: errors.append(m.text) if m.type == "error" and "400" not in m.text else None)
+    # The deliberate empty reply answers 422: Chromium logs that one.
+    owner.on("console", lambda m: errors.append(m.text) if m.type == "error" and "422" not in m.text else None)
     owner.goto(links["owner@brightline.example"])
     owner.get_by_test_id("continue").click()
     expect(owner).to_have_url(f"{live_server.url}/studio/")

@@ -50,8 +50,8 @@ def project_cycle(page: Page, browser: Browser, server, test_name: str, *, javas
     auditing: list[bool] = []  # axe's own inline styles are refused by our CSP while it runs: not the page's
 
     def on_console(message) -> None:
-        # The one 400 is the deliberate form error below.
-        if message.type == "error" and not auditing and "status of 400" not in message.text:
+        # The one 422 is the deliberate form error below.
+        if message.type == "error" and not auditing and "status of 422" not in message.text:
             console.append(message.text)
 
     page.on("console", on_console)

@@ -131,7 +131,7 @@ async def test_an_empty_logo_file_changes_nothing(http, world):
 async def test_a_refused_logo_is_explained(http, world, name, data, message):
     await sign_in_staff(http, world.workspace, world.staff)
     response = await save(http, {"logo": (name, data, "image/png")})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert await StoredFile.count() == 0
 

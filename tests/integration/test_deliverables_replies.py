@@ -126,7 +126,7 @@ async def test_an_empty_or_too_long_reply_is_refused_and_nothing_saved(http, wor
         await sign_in_client(http, world.workspace, world.alice)
         url = portal_url(world, deliverable)
     response = await post_form(http, f"{url}/reply", {"body": body})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text and 'aria-invalid="true"' in response.text
     assert 'data-testid="reply-form"' in response.text
     assert await DeliverableComment.count() == 0 and await OutboxMessage.count() == 0

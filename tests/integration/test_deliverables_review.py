@@ -71,7 +71,7 @@ async def test_request_changes_needs_a_comment_and_changes_nothing_without_one(h
     deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
     await sign_in_client(http, world.workspace, world.alice)
     response = await post_form(http, f"{url(world, deliverable)}/request-changes", {"version": "1", "comment": "   "})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert 'data-testid="comment-error"' in response.text and 'aria-invalid="true"' in response.text
     assert await status_of(deliverable) == "ready_for_review"
     assert await ReviewDecision.count() == 0 and await OutboxMessage.count() == 0

@@ -36,7 +36,7 @@ async def test_title_and_description_limits_are_explained(http, world):
     ok = await post_form(http, base(world), {"title": "t" * MAX_TITLE, "description": "d" * MAX_TEXT})
     assert ok.status_code == 303
     refused = await post_form(http, base(world), {"title": "t" * (MAX_TITLE + 1), "description": "d" * (MAX_TEXT + 1)})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert f"Keep the title under {MAX_TITLE} characters." in refused.text
     assert f"Keep the description under {MAX_TEXT} characters." in refused.text
     assert await Deliverable.count() == 1

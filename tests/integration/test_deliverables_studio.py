@@ -33,13 +33,13 @@ async def upload(http, url: str, content: bytes, filename: str, note: str = ""):
 async def test_create_upload_and_mark_ready_puts_it_in_front_of_the_client(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     empty = await post_form(http, base(world), {"title": "  ", "description": ""})
-    assert empty.status_code == 400 and "Give the deliverable a title." in empty.text
+    assert empty.status_code == 422 and "Give the deliverable a title." in empty.text
     assert await Deliverable.count() == 0
     created = await post_form(http, base(world), {"title": "Brand book", "description": "All of it."})
     assert created.status_code == 303
     url = created.headers["location"].split("?")[0]
     deliverable = int(url.rsplit("/", 1)[1])
-    assert (await upload(http, url, b"", "nothing.pdf")).status_code == 400
+    assert (await upload(http, url, b"", "nothing.pdf")).status_code == 422
     response = await upload(http, url, PDF, "../../brand book.pdf", note="First pass.")
     assert response.status_code == 303
     version = await DeliverableVersion.select().where(DeliverableVersion.deliverable == deliverable).first()
@@ -162,7 +162,7 @@ async def test_uploads_over_the_size_limit_are_refused(world, settings):
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
         await sign_in_staff(http, world.workspace, world.staff)
         just_over = await upload(http, url, PDF + b"0" * (1024 * 1024), "big.pdf")
-        assert just_over.status_code == 400 and "larger than the 1 MB limit" in just_over.text
+        assert just_over.status_code == 422 and "larger than the 1 MB limit" in just_over.text
         far_over = await upload(http, url, PDF + b"0" * (2 * 1024 * 1024), "huge.pdf")
         assert far_over.status_code == 413 and "Files can be up to 1.0 MB" in far_over.text
     assert await DeliverableVersion.count().where(DeliverableVersion.deliverable == deliverable) == 1

@@ -91,7 +91,7 @@ async def test_invalid_input_rerenders_the_form_with_the_text_kept_and_saves_not
     ]
     for form, error in cases:
         response = await post_form(http, tab_url(world), form)
-        assert response.status_code == 400, form
+        assert response.status_code == 422, form
         assert error in response.text
         assert 'data-testid="feedback-errors"' in response.text
         assert response.headers["x-error-message"]

@@ -71,7 +71,7 @@ async def test_an_unknown_status_is_refused(app, http, world):
     task = (await Task.select(Task.id).where(Task.kind == "inbox").first())["id"]
     await sign_in_staff(http, world.workspace, world.staff)
     for status in ("cancelled", "", "deleted"):
-        assert (await post_form(http, f"/studio/inbox/{task}/status", {"status": status})).status_code == 400
+        assert (await post_form(http, f"/studio/inbox/{task}/status", {"status": status})).status_code == 422
     assert (await Task.select(Task.status).where(Task.id == task).first())["status"] == "todo"
 
 

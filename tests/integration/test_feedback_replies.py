@@ -93,7 +93,7 @@ async def test_bad_replies_re_render_with_the_error_and_change_nothing(app, http
     for body, error in (("", "Write your reply."), ("   \r\n  ", "Write your reply."),
                         ("x" * 5001, "Keep the reply to 5000 characters or fewer (it has 5001).")):
         response = await post_form(http, f"/studio/inbox/{task}/reply", {"body": body})
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert error in response.text and 'data-testid="inbox-errors"' in response.text
         assert 'id="field-body" name="body" aria-invalid="true"' in response.text
     long = await post_form(http, f"/studio/inbox/{task}/reply", {"body": "y" * 5001})
@@ -108,7 +108,7 @@ async def test_a_task_without_a_client_message_cannot_be_replied_to(http, world)
     page = (await http.get(f"/studio/inbox/{task}")).text
     assert 'data-testid="reply-form"' not in page and "no one to reply to" in page
     response = await post_form(http, f"/studio/inbox/{task}/reply", {"body": "Hello?"})
-    assert response.status_code == 400 and "no client message to reply to" in response.text
+    assert response.status_code == 422 and "no client message to reply to" in response.text
     assert await FeedbackReply.count() == 0
 
 
@@ -141,7 +141,7 @@ async def test_an_assignee_from_another_workspace_or_removed_is_invalid(app, htt
     await sign_in_staff(http, world.workspace, world.staff)
     for value in (str(mallory), str(gone), "abc", "99999"):
         response = await post_form(http, f"/studio/inbox/{task}/assign", {"assignee": value})
-        assert response.status_code == 400, value
+        assert response.status_code == 422, value
         assert "Choose a member of your team." in response.text
         assert 'id="field-assignee" name="assignee" aria-invalid="true"' in response.text
     assert (await Task.select(Task.assignee).where(Task.id == task).first())["assignee"] == world.staff

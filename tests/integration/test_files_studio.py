@@ -65,7 +65,7 @@ async def test_an_upload_over_the_limit_is_refused_and_nothing_is_stored(setting
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
         await sign_in_staff(http, world.workspace, world.staff)
         response = await upload(http, world.project_a, "big.png", PNG_1X1 + b"0" * 64)
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "too large" in response.text and "64 bytes" in response.text
         assert await ProjectFile.count() == 0 and await StoredFile.count() == 0
 
@@ -76,7 +76,7 @@ async def test_an_upload_over_the_limit_is_refused_and_nothing_is_stored(setting
 async def test_an_upload_without_a_file_rerenders_the_form_with_an_error(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     response = await post_form(http, studio_url(world.project_a), {"share": "1"}, files={"file": ("", b"", "application/octet-stream")})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Choose a file" in response.text
     assert await ProjectFile.count() == 0
 

@@ -47,7 +47,7 @@ async def test_several_files_are_stored_in_one_upload(http, world):
 async def test_an_empty_file_among_several_is_named_and_the_others_are_stored(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     response = await upload_many(http, world.project_a, [("a.png", PNG_1X1), ("empty.txt", b""), ("c.txt", b"notes")])
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "“empty.txt” was not stored: it is empty." in response.text
     assert "Stored: a.png, c.txt." in response.text
     assert await names() == ["a.png", "c.txt"]
@@ -59,7 +59,7 @@ async def test_a_too_large_file_among_several_is_named_and_nothing_else_lost(set
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
         await sign_in_staff(http, world.workspace, world.staff)
         response = await upload_many(http, world.project_a, [("big.bin", b"x" * 1100), ("small.txt", b"ok")])
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "“big.bin” was not stored: it is too large (the limit is" in response.text
         assert "Stored: small.txt." in response.text
         assert await names() == ["small.txt"] and await StoredFile.count() == 1
@@ -82,7 +82,7 @@ async def test_a_bad_name_is_refused_with_the_form_again_and_nothing_changed(htt
     for bad, message in (("   ", "Give the file a name."), ("/..", "Give the file a name."),
                          ("x" * 256, "Keep the name under 255 characters")):
         response = await post_form(http, f"{studio_url(world.project_a)}/{file_id}/rename", {"name": bad})
-        assert response.status_code == 400, bad
+        assert response.status_code == 422, bad
         assert message in response.text and 'data-testid="rename-error"' in response.text
         assert await names() == ["Brief.png"]
     ok = await post_form(http, f"{studio_url(world.project_a)}/{file_id}/rename", {"name": "y" * 255})

@@ -92,7 +92,7 @@ async def test_known_and_unknown_emails_get_identical_answers(http, world, setti
 
 async def test_a_bad_email_is_explained_and_sends_nothing(http, world, settings):
     response = await post_form(http, "/p/acme/login", {"email": "not an email"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Enter an email address" in response.text and 'value="not an email"' in response.text
     assert await SignInRequest.count() == 0
     await process_sign_in_requests(settings)
@@ -231,7 +231,7 @@ async def test_invite_form_errors_change_nothing(http, world):
         ({"email": "carol@globex.example", "name": "", "expires_on": ""}, "another client organisation"),
     ):
         response = await post_form(http, f"/studio/projects/{world.project_a}/access", data)
-        assert response.status_code == 400 and message in response.text, message
+        assert response.status_code == 422 and message in response.text, message
     assert await ProjectAccess.count() == before
     assert await OutboxMessage.count() == 0
 

@@ -158,7 +158,7 @@ async def test_stripe_keys_appear_in_no_page_log_line_email_or_audit_entry(http,
     pages.append(await http.get(f"/p/acme/projects/{world.project_a}/billing/{invoice}"))
     await payments.reconcile(settings, world.workspace)
 
-    assert [p.status_code for p in pages[:4]] == [303, 200, 303, 400]
+    assert [p.status_code for p in pages[:4]] == [303, 200, 303, 422]
     assert "Stripe said:" in pages[3].text
     assert all(p.status_code < 500 or p.status_code == 502 for p in pages)
     mails = await OutboxMessage.select(OutboxMessage.subject, OutboxMessage.text_body, OutboxMessage.html_body)

@@ -28,7 +28,7 @@ async def test_bad_keys_are_refused_per_field_and_nothing_is_saved(http, setting
     await sign_in_staff(http, world.workspace, world.staff)
     response = await post_form(http, "/studio/settings/payments", {
         "secret_key": "sk_nope", "publishable_key": "pk_live_51Mixed000000000000", "webhook_secret": "", "checkout": "hosted"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "A secret key starts with sk_test_" in response.text and "whsec_" in response.text
     assert "sk_nope" not in response.text  # a typed secret is never sent back
     assert await StripeAccount.count() == 0

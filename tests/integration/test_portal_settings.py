@@ -62,7 +62,7 @@ async def test_bad_input_is_explained_and_nothing_is_saved(http, world):
     before = await workspace(world)
     response = await save(http, {"welcome_message": "New words", "accent_color": "blue", "support_email": "nope"},
                           {"logo": ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>", "image/svg+xml")})
-    assert response.status_code == 400
+    assert response.status_code == 422
     for message in ("Enter a colour like #2952cc.", "Enter an email address like", "PNG, JPEG, GIF or WebP"):
         assert message in response.text
     assert "New words" in response.text  # what was typed is kept in the form

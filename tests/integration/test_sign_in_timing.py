@@ -175,7 +175,7 @@ async def test_studio_known_and_unknown_emails_do_the_same_work(roomy_http, worl
 
 async def test_a_bad_studio_email_is_explained_and_stores_nothing(roomy_http, world, settings):
     response = await post_form(roomy_http, "/studio/login", {"email": "not an email"})
-    assert response.status_code == 400 and "Enter an email address" in response.text
+    assert response.status_code == 422 and "Enter an email address" in response.text
     assert await _counts() == (0, 0, 0)
 
 

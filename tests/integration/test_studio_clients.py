@@ -109,7 +109,7 @@ async def test_a_bad_client_name_is_shown_again_and_nothing_is_saved(http, world
 
     response = await post_form(http, "/studio/clients", {"name": name})
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert 'id="error-name"' in response.text and 'aria-invalid="true"' in response.text
     assert f'value="{name}"' in response.text  # what was typed is kept
@@ -149,7 +149,7 @@ async def test_a_bad_new_name_changes_nothing(http, world, name, message):
 
     response = await post_form(http, f"/studio/clients/{world.org_a}/rename", {"name": name})
 
-    assert response.status_code == 400 and message in response.text
+    assert response.status_code == 422 and message in response.text
     assert 'data-testid="rename-form"' in response.text and 'id="error-name"' in response.text
     assert await org_named("Northwind") is not None
     assert await events("client_organisation_renamed") == []
@@ -247,7 +247,7 @@ async def test_a_bad_or_taken_email_is_shown_again_and_nobody_is_added(http, wor
 
     response = await post_form(http, f"/studio/clients/{world.org_a}/people", {"name": "Someone", "email": email})
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text and 'id="error-email"' in response.text
     assert 'value="Someone"' in response.text
     assert await ClientUser.select().order_by(ClientUser.id) == before
@@ -299,7 +299,7 @@ async def test_a_bad_edit_changes_nothing(http, world, email, message):
     response = await post_form(http, f"/studio/clients/{world.org_a}/people/{world.alice}",
                                {"name": "Changed", "email": email})
 
-    assert response.status_code == 400 and message in response.text
+    assert response.status_code == 422 and message in response.text
     assert 'data-testid="edit-person-form"' in response.text and f'value="{email}"' in response.text
     row = await ClientUser.select().where(ClientUser.id == world.alice).first()
     assert (row["name"], row["email"]) == ("Alice Andrews", "alice@northwind.example")
@@ -417,7 +417,7 @@ async def test_inviting_a_removed_contact_of_another_client_brings_the_same_pers
     await sign_in_staff(http, world.workspace, world.staff)
     refused = await post_form(http, f"/studio/projects/{world.project_a}/access",
                               {"email": "carol@globex.example", "name": "", "expires_on": ""})
-    assert refused.status_code == 400 and "contact of another client organisation" in refused.text
+    assert refused.status_code == 422 and "contact of another client organisation" in refused.text
     assert await ProjectAccess.count().where(ProjectAccess.project == world.project_a) == 1
     await post_form(http, f"/studio/clients/{world.org_b}/people/{world.carol}/remove")
 

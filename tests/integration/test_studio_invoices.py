@@ -118,7 +118,7 @@ async def test_a_bad_prefix_is_refused_and_nothing_changes(http, world, prefix):
     await sign_in_staff(http, world.workspace, world.staff)
     await http.get("/studio/settings/billing")
     response = await post_form(http, "/studio/settings/billing", {"prefix": prefix})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "1 to 12 letters, digits or - _ / ." in response.text and 'aria-invalid="true"' in response.text
     assert await InvoiceNumbering.count() == 0  # nothing saved
     assert 'data-testid="next-number">INV-0001<' in response.text
@@ -190,7 +190,7 @@ async def test_a_bad_header_shows_the_form_again_and_saves_nothing(http, world, 
     await sign_in_staff(http, world.workspace, world.staff)
     await http.get(f"/studio/projects/{world.project_a}/billing")
     response = await post_form(http, f"/studio/projects/{world.project_a}/billing", header(**fields))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert re.search(rf'id="field-{field}" name="{field}" aria-invalid="true"', response.text)
     assert await Invoice.count() == 0 and await InvoiceNumbering.count().where(InvoiceNumbering.next_number > 1) == 0
@@ -229,7 +229,7 @@ async def test_a_bad_line_shows_the_form_again_and_saves_nothing(http, world, fi
     invoice_id = await create(http, world)
     await add(http, invoice_id, description="Kept", quantity="1", unit_price="100.00", tax_rate="0")
     response = await add(http, invoice_id, **fields)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert re.search(rf'id="field-{field}" name="{field}" aria-invalid="true"', response.text)
     for value in fields.values():  # what was typed is shown again
@@ -279,7 +279,7 @@ async def test_the_header_of_a_draft_is_edited(http, world):
     saved = await row(invoice_id)
     assert (saved["currency"], saved["due_date"].isoformat(), saved["notes"]) == ("gbp", due, "Net 30")
     response = await post_form(http, f"/studio/invoices/{invoice_id}", header(currency="btc"))
-    assert response.status_code == 400 and "Choose US dollar" in response.text
+    assert response.status_code == 422 and "Choose US dollar" in response.text
     assert (await row(invoice_id))["currency"] == "gbp"
 
 
@@ -342,7 +342,7 @@ async def test_an_invoice_without_lines_cannot_be_sent(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     invoice_id = await create(http, world)
     response = await post_form(http, f"/studio/invoices/{invoice_id}/send")
-    assert response.status_code == 400 and "Add at least one line before sending" in response.text
+    assert response.status_code == 422 and "Add at least one line before sending" in response.text
     assert (await row(invoice_id))["status"] == "draft" and await OutboxMessage.count() == 0
 
 
@@ -376,7 +376,7 @@ async def test_the_owner_marks_a_sent_invoice_paid_by_hand(http, world):
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
     for paid_on, message in ((tomorrow, "cannot be in the future"), ("yesterday", "as a date"), ("", "Enter the payment date.")):
         response = await post_form(http, f"/studio/invoices/{invoice_id}/paid", {"paid_on": paid_on, "paid_note": "x"})
-        assert response.status_code == 400 and message in response.text
+        assert response.status_code == 422 and message in response.text
         assert (await row(invoice_id))["status"] == "sent"
     paid_on = (TODAY - dt.timedelta(days=2)).isoformat()
     response = await post_form(http, f"/studio/invoices/{invoice_id}/paid", {"paid_on": paid_on, "paid_note": "Bank ref 4711"})

@@ -63,10 +63,10 @@ async def test_bad_milestone_input_changes_nothing(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
     before = await Milestone.select().order_by(Milestone.id)
     response = await post_form(http, base(world, "/milestones"), {"name": "  ", "due_date": "2027-02-01"})
-    assert response.status_code == 400 and "Enter the milestone&#39;s name." in response.text
+    assert response.status_code == 422 and "Enter the milestone&#39;s name." in response.text
     assert 'value="2027-02-01"' in response.text
     response = await post_form(http, base(world, f"/milestones/{one}/edit"), {"name": "One", "due_date": "soon"})
-    assert response.status_code == 400 and "Enter the date as YYYY-MM-DD" in response.text
+    assert response.status_code == 422 and "Enter the date as YYYY-MM-DD" in response.text
     assert f'id="milestone-{one}-due_date" name="due_date" type="date" value="soon" aria-invalid="true"' in response.text
     assert await Milestone.select().order_by(Milestone.id) == before
 
@@ -119,7 +119,7 @@ async def test_reorder_by_drag_and_drop_takes_exactly_the_projects_milestones(ht
     for order in (f"{one},{two},{foreign}", f"{one},{two}", f"{one},{two},{three},{foreign}", f"{one},{one},{two}",
                   f"{one},{two},abc", ""):
         response = await post_form(http, url, {"order": order}, headers={"HX-Request": "true"})
-        assert response.status_code == 400, order
+        assert response.status_code == 422, order
         assert "Reload the page" in response.headers["x-error-message"]
         assert await positions(world.project_a) == before
     assert await positions(world.project_b) == [("Globex milestone", 0)]
@@ -185,7 +185,7 @@ async def test_bad_task_input_shows_the_form_again_and_adds_nothing(http, world,
     await sign_in_staff(http, world.workspace, world.staff)
     before = await Task.select().order_by(Task.id)
     response = await post_form(http, base(world, "/tasks"), task_form(details="Kept after the error", **changes))
-    assert response.status_code == 400 and message in response.text
+    assert response.status_code == 422 and message in response.text
     assert f'id="field-{field}" name="{field}" aria-invalid="true"' in response.text
     assert "Kept after the error" in response.text
     assert await Task.select().order_by(Task.id) == before
@@ -260,7 +260,7 @@ async def test_status_changes_set_and_clear_completed_at_and_move_the_clients_pe
         await Task.update({Task.status: "done"}).where((Task.project == world.project_a) & (Task.id != done))
         assert await percent() == "100"  # cancelled tasks are left out
     refused = await post_form(http, base(world, f"/tasks/{done}/status"), {"status": "finished"})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert (await Task.select().where(Task.id == done).first())["status"] == "cancelled"
     assert {"task_status_changed", "task_updated"} <= set(await actions())
 
@@ -270,7 +270,7 @@ async def test_edit_refuses_a_milestone_of_another_project(http, world):
     other = await make_milestone(world.project_b, "Globex milestone")
     await sign_in_staff(http, world.workspace, world.staff)
     response = await post_form(http, base(world, f"/tasks/{task}/edit"), task_form(title="Changed", milestone=str(other)))
-    assert response.status_code == 400 and "Choose one of this project&#39;s milestones." in response.text
+    assert response.status_code == 422 and "Choose one of this project&#39;s milestones." in response.text
     row = await Task.select().where(Task.id == task).first()
     assert (row["title"], row["milestone"]) == ("Keep me", None)
 
@@ -282,7 +282,7 @@ async def test_internal_comments_are_listed_with_author_and_time(http, world):
     url = base(world, f"/tasks/{task}")
     assert "No comments yet." in (await http.get(url)).text
     empty = await post_form(http, f"{url}/comments", {"body": "   "})
-    assert empty.status_code == 400 and "Write your comment." in empty.text
+    assert empty.status_code == 422 and "Write your comment." in empty.text
     assert await TaskComment.count().where(TaskComment.task == task) == 0
     response = await post_form(http, f"{url}/comments", {"body": "Client wants it blue."})
     assert response.status_code == 303 and response.headers["location"] == f"{url}#comments"
@@ -374,7 +374,7 @@ async def test_staff_of_another_workspace_get_404_everywhere_and_change_nothing(
     assert "Northwind website" not in (await http.get("/studio/projects")).text
     response = await post_form(http, "/studio/projects", {"organisation": str(world.org_a), "name": "Mine",
                                                           "status": "active"})
-    assert response.status_code == 400 and await Project.count().where(Project.workspace == other) == 0
+    assert response.status_code == 422 and await Project.count().where(Project.workspace == other) == 0
 
 
 async def test_a_client_session_never_reaches_the_studio_pages(app, http, world):

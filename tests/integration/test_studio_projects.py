@@ -85,7 +85,7 @@ async def test_bad_input_shows_the_form_again_and_creates_nothing(http, world, c
     await sign_in_staff(http, world.workspace, world.staff)
     before = await snapshot()
     response = await post_form(http, "/studio/projects", form(world, description="Kept after the error", **changes))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert f'id="field-{field}" name="{field}" aria-invalid="true"' in response.text
     assert "Kept after the error" in response.text  # the submitted values stay in the form
@@ -127,7 +127,7 @@ async def test_editing_a_project_follows_the_same_rules(http, world):
                              ({"due_date": "2027-01-01"}, "The due date is before the start date."),
                              ({"name": ""}, "Enter the project")):
         response = await post_form(http, f"{url}/edit", form(world, **changes))
-        assert response.status_code == 400 and message in response.text
+        assert response.status_code == 422 and message in response.text
         assert 'data-testid="edit-project-form"' in response.text
     assert await snapshot() == before
     response = await post_form(http, f"{url}/edit", form(world, name="Northwind web shop", lead="", status="on_hold"))
@@ -192,7 +192,7 @@ async def test_an_archived_client_is_not_offered_for_a_new_project(http, world):
     assert f'<option value="{world.org_b}">' not in page.text
     before = await snapshot()
     response = await post_form(http, "/studio/projects", form(world, organisation=str(world.org_b)))
-    assert response.status_code == 400 and "Choose one of this workspace&#39;s client organisations." in response.text
+    assert response.status_code == 422 and "Choose one of this workspace&#39;s client organisations." in response.text
     assert await snapshot() == before
     # a project that already belongs to it keeps it when edited
     edit = await http.get(f"/studio/projects/{world.project_b}")

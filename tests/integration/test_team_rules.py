@@ -100,7 +100,7 @@ async def test_refusals_name_what_is_refused(http, world):
     refused = await invite(other, "boss@acme.example", "owner")
     assert refused.status_code == 403 and "Only an owner can give, change or take the owner role." in refused.text
     refused = await invite(other, "x@acme.example", "superuser")
-    assert refused.status_code == 400 and "Choose a role: owner, admin or member." in refused.text
+    assert refused.status_code == 422 and "Choose a role: owner, admin or member." in refused.text
     assert await StaffMember.count() == 3
 
 

@@ -206,12 +206,12 @@ async def test_a_pixel_bomb_logo_is_refused_and_the_logo_stays(http, world, sett
     stored_files = await StoredFile.count()
 
     response = await save_logo(http, "bomb.png", BOMB)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "The logo is too large in pixels" in response.text
     assert await logo_of(world) == before and await StoredFile.count() == stored_files
 
     response = await save_logo(http, "broken.png", broken_png())
-    assert response.status_code == 400 and "could not be read as an image" in response.text
+    assert response.status_code == 422 and "could not be read as an image" in response.text
     assert await logo_of(world) == before and await StoredFile.count() == stored_files
 
     http.cookies.clear()
@@ -225,7 +225,7 @@ async def test_a_logo_just_over_a_lower_pixel_limit_is_refused_with_its_size(wor
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
         await sign_in_staff(http, world.workspace, world.staff)
         response = await save_logo(http, "wide.png", png_with_text((1500, 1000)))
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "The logo is too large in pixels (1,500 x 1,000)" in response.text
     assert (await logo_of(world))["portal_logo_sha256"] is None
 
@@ -258,9 +258,9 @@ async def test_the_size_limits_hold_while_streaming_and_leave_nothing_behind(wor
             # Past the limit plus the framing slack: 413 from the middleware, mid-body.
             response = await http.post(url, content=streamed(3 * 1024 * 1024), headers=headers)
             assert response.status_code == 413 and "Files can be up to 1.0 MB" in response.text
-            # Past the limit but within the slack: refused (400) by the copy, as it copies.
+            # Past the limit but within the slack: refused (422) by the copy, as it copies.
             response = await http.post(url, content=streamed(1024 * 1024 + 16384), headers=headers)
-            assert response.status_code == 400
+            assert response.status_code == 422
             assert ("too large" in response.text) or ("larger than the 1 MB limit" in response.text)
     assert await ProjectFile.count() == 0 and await StoredFile.count() == stored_before
     assert await DeliverableVersion.count().where(DeliverableVersion.deliverable == deliverable) == 1

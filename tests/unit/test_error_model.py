@@ -17,7 +17,7 @@ HTTP_MODULES = re.compile(r"(^web/|routes\.py$|^app\.py$)")
 
 @pytest.mark.parametrize("error, status", [
     (NotFound(), 404), (Forbidden(), 403), (RateLimited(retry_after=60), 429), (Conflict(), 409),
-    (Invalid({"email": "Enter an email address."}), 400),
+    (Invalid({"email": "Enter an email address."}), 422),
 ])
 def test_each_domain_error_has_one_status(error, status):
     assert isinstance(error, DomainError)
