@@ -61,10 +61,7 @@ async def send_feedback(
                                      request=request)
     except Invalid as exc:
         tab = await services.feedback_tab(client, project_id, Draft(data.subject, data.message, exc.errors))
-        response = _tab(request, site, client, tab, status_code=INVALID)
-        # htmx does not swap a 400: app.js shows this message, and the typed text stays put.
-        response.headers["X-Error-Message"] = " ".join(exc.errors.values())
-        return response
+        return _tab(request, site, client, tab, status_code=INVALID)
     return see_other(f"{_feedback_url(site, project_id)}?sent=1")
 
 
