@@ -94,7 +94,7 @@ async def test_invalid_input_rerenders_the_form_with_the_text_kept_and_saves_not
         assert response.status_code == 422, form
         assert error in response.text
         assert 'data-testid="feedback-errors"' in response.text
-        assert response.headers["x-error-message"]
+        assert "x-error-message" not in response.headers  # a form with its errors: htmx swaps it in
     response = await post_form(http, tab_url(world), {"subject": "", "message": "Kept <b>text</b>"})
     assert ">Kept &lt;b&gt;text&lt;/b&gt;</textarea>" in response.text
     response = await post_form(http, tab_url(world), {"subject": "Kept subject", "message": ""})
