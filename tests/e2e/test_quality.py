@@ -17,15 +17,16 @@ from tests.e2e.conftest import demo_links, sign_in_with
 
 pytestmark = pytest.mark.e2e
 
-SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere)(/|$|\?)|/print$")
+SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere|preview)(/|$|\?)|/print$")
 MAX_PAGES = 40
+STUDIO_PAGES = 60
 
 
-def crawl(page: Page, start: str) -> list[str]:
+def crawl(page: Page, start: str, limit: int = MAX_PAGES) -> list[str]:
     """Same-portal pages reachable by links from ``start`` (breadth first)."""
     base = urlsplit(start)
     seen, queue, pages = {start}, [start], []
-    while queue and len(pages) < MAX_PAGES:
+    while queue and len(pages) < limit:
         url = queue.pop(0)
         response = page.goto(url)
         assert response is not None and response.status == 200, (url, response and response.status)
@@ -55,17 +56,41 @@ def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, 
     sign_in_with(page, links["alice@northwind.example"])
     pages = crawl(page, f"{fresh_db.url}/p/demo/")
     assert len(pages) >= 3, pages
-    problems = {}
+    assert check_pages(page, pages, screenshot) == {}
+
+
+def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> dict[str, list[str]]:
+    """Each page at 375 px: axe's serious findings, sideways scrolling, clipped tables, failed requests."""
+    problems: dict[str, list[str]] = {}
+    failed: list[str] = []
+    page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
     for number, url in enumerate(pages):
+        failed.clear()
         page.goto(url)
-        violations = serious_violations(page)
-        if violations:
-            problems[url] = violations
+        page.wait_for_load_state("networkidle")
+        found = serious_violations(page)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 375:
-            problems.setdefault(url, []).append(f"page is {width}px wide at a 375px viewport")
-        screenshot(f"{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}")
-    assert problems == {}
+            found.append(f"page is {width}px wide at a 375px viewport")
+        found += [f"table {name} clips a column" for name in _clipped_tables(page)]
+        found += [f"failed: {text}" for text in failed]
+        if found:
+            problems[url] = found
+        screenshot(f"{prefix}{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}")
+    return problems
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot):
+    links = demo_links(fresh_db)
+    page.goto(links["owner@brightline.example"])
+    page.get_by_test_id("continue").click()
+    expect(page).to_have_url(f"{fresh_db.url}/studio/")
+    pages = crawl(page, f"{fresh_db.url}/studio/", limit=STUDIO_PAGES)
+    assert len(pages) >= 20, pages
+    assert check_pages(page, pages, screenshot, prefix="studio-") == {}
 
 
 def test_sign_in_pages_are_accessible(page: Page, fresh_db):

@@ -156,3 +156,15 @@ async def test_issue_token_refuses_bad_input_with_value_errors(world):
         await issue_token(workspace_id=world.workspace, client_user_id=world.alice, project_id=world.project_a,
                           lifetime=lifetime)
     assert await LoginToken.count() == 0
+
+
+async def test_resend_is_offered_only_to_people_who_have_not_accepted(roomy_http, world):
+    await sign_in_staff(roomy_http, world.workspace, world.staff)
+    await invite(roomy_http, world.project_a, "dave@northwind.example")
+    await ProjectAccess.update({ProjectAccess.accepted_at: dt.datetime.now(dt.UTC)}).where(
+        ProjectAccess.client_user.email == ALICE)
+    page = (await roomy_http.get(f"/studio/projects/{world.project_a}/access")).text
+    rows = page.split('data-testid="access-row"')[1:]
+    by_person = {("dave" if "dave@northwind.example" in row else "alice"): row for row in rows}
+    assert 'data-testid="resend"' in by_person["dave"]
+    assert 'data-testid="resend"' not in by_person["alice"]
