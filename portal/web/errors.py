@@ -56,12 +56,23 @@ def _answer(request: Request, status: int, detail: str, headers: dict[str, str] 
     shown = detail if status in (400, 403, 409, 413, 422, 429, 502) else ""
     if shown:  # htmx does not swap 4xx answers: app.js shows this instead
         headers["X-Error-Message"] = shown.encode("ascii", "replace").decode()
-    return Template(
-        template_name="errors/error.html",
-        context={"status": status, "title": TITLES.get(status, "Something went wrong"), "detail": shown},
-        status_code=status,
-        headers=headers,
-    )
+    return _error_page(request, status, TITLES.get(status, "Something went wrong"), shown, headers)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str,
+                headers: dict[str, str] | None = None) -> Template:
+    """The error page: in the workspace's branding on its portal's URLs, leading back to the
+    portal's home there, to the studio on studio URLs."""
+    site = getattr(request.state, "site", None)
+    if site is not None:
+        start_url, start_label, template = site.url("/"), "Go to your projects", "errors/portal_error.html"
+    elif request.url.path.startswith("/studio"):
+        start_url, start_label, template = "/studio/", "Go to the studio", "errors/error.html"
+    else:
+        start_url, start_label, template = "/", "Go to the start page", "errors/error.html"
+    context = {"status": status, "title": title, "detail": detail, "site": site, "start_url": start_url,
+               "start_label": start_label}
+    return Template(template_name=template, context=context, status_code=status, headers=headers)
 
 
 def domain_error_handler(request: Request, exc: DomainError) -> Response:
@@ -80,8 +91,4 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if _is_machine(request):
         return Response({"error": "internal error", "status": 500}, status_code=500, media_type=MediaType.JSON)
-    return Template(
-        template_name="errors/error.html",
-        context={"status": 500, "title": "Something went wrong", "detail": ""},
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong", "")

@@ -12,6 +12,7 @@ from types import ModuleType
 
 from litestar import Router, get
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.response import Template
 
 from portal.accounts import portal_routes as accounts_portal
@@ -23,6 +24,7 @@ from portal.billing import studio_routes as billing_studio
 from portal.billing import webhook_routes as billing_webhooks
 from portal.deliverables import portal_routes as deliverables_portal
 from portal.deliverables import studio_routes as deliverables_studio
+from portal.errors import NotFound
 from portal.feedback import portal_routes as feedback_portal
 from portal.feedback import studio_routes as feedback_studio
 from portal.files import portal_routes as files_portal
@@ -32,7 +34,7 @@ from portal.projects import portal_routes as projects_portal
 from portal.projects import studio_routes as projects_studio
 from portal.web import preview
 from portal.web.auth import provide_client, provide_staff
-from portal.web.tenancy import provide_site
+from portal.web.tenancy import PortalSite, provide_site
 from portal.workspaces import portal_routes as workspaces_portal
 from portal.workspaces import studio_routes as workspaces_studio
 
@@ -48,6 +50,12 @@ async def patterns(staff: NamedDependency[Principal]) -> Template:
     return Template("patterns.html", context={"staff": staff})
 
 
+@get("/{unknown:path}", include_in_schema=False)
+async def unknown_portal_page(site: NamedDependency[PortalSite], unknown: FromPath[str]) -> None:
+    """Any other address under a portal: its workspace is known, so the 404 wears its branding."""
+    raise NotFound()
+
+
 def _handlers(modules: tuple[ModuleType, ...], name: str) -> list:
     return [handler for module in modules for handler in getattr(module, name, [])]
 
@@ -57,7 +65,7 @@ def portal_router() -> Router:
                        dependencies={"client": Provide(provide_client)})
     return Router(
         path="/p/{workspace_slug:str}",
-        route_handlers=[signed_in, *_handlers(PORTAL_ROUTES, "PUBLIC_HANDLERS")],
+        route_handlers=[signed_in, *_handlers(PORTAL_ROUTES, "PUBLIC_HANDLERS"), unknown_portal_page],
         dependencies={"site": Provide(provide_site)},
     )
 

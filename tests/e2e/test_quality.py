@@ -145,3 +145,18 @@ def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Pag
     screenshot("studio-outbox-message-375")
     assert problems == {}
     assert failed == []  # no failed request (the favicon included) and no console error
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+def test_a_portal_404_is_branded_and_leads_home(page: Page, fresh_db, screenshot):
+    links = demo_links(fresh_db)
+    sign_in_with(page, links["alice@northwind.example"])
+    response = page.goto(f"{fresh_db.url}/p/demo/projects/999999")
+    assert response is not None and response.status == 404
+    expect(page.get_by_test_id("portal-header")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    screenshot("portal-404-375")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert serious_violations(page) == []
+    page.get_by_test_id("start-page").click()
+    expect(page).to_have_url(f"{fresh_db.url}/p/demo/")

@@ -18,8 +18,9 @@ from tests.fixtures import csrf_token, sign_in_client
 
 PORTAL_PREFIX = "/p/{workspace_slug:str}"
 PARAM = re.compile(r"\{(\w+):\w+\}")
-#: Path parameters that name no object of a project (a login token is its own check).
-NOT_OBJECTS = {"workspace_slug", "token"}
+#: Path parameters that name no object of a project (a login token is its own check; "unknown"
+#: is the rest of an address no page has).
+NOT_OBJECTS = {"workspace_slug", "token", "unknown"}
 
 
 def portal_routes_with_ids(app) -> list[tuple[str, str]]:
