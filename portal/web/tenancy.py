@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from litestar import Request
@@ -34,9 +35,16 @@ class PortalSite:
     support_email: str
     sender_name: str
     base: str  # "/p/<slug>" on the default URL
+    #: Changes with the accent, the plan and the logo: the theme and logo URLs carry it, so a
+    #: browser's cached copy is never shown after the branding changed.
+    branding_version: str = ""
 
     def url(self, path: str = "/") -> str:
         return f"{self.base}{path}"
+
+    def branded(self, path: str) -> str:
+        """The URL of a branding file (``/theme.css``, ``/logo``) for the current branding."""
+        return f"{self.base}{path}?v={self.branding_version}"
 
     @property
     def full_branding(self) -> bool:
@@ -59,6 +67,8 @@ def site_from_row(row: dict, base: str) -> PortalSite:
         support_email=row["support_email"],
         sender_name=row["sender_name"],
         base=base,
+        branding_version=hashlib.sha256(
+            f"{row['accent_color']}|{row['plan']}|{row['portal_logo_sha256']}".encode()).hexdigest()[:12],
     )
 
 

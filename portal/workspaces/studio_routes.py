@@ -17,6 +17,7 @@ from portal.web.rendering import INVALID, page, see_other
 from portal.workspaces import branding
 from portal.workspaces.branding import PortalSettingsForm
 from portal.workspaces.plans import allows
+from portal.workspaces.theme import accent_shades
 
 
 @dataclass
@@ -38,6 +39,7 @@ async def _page(request: Request, staff: Principal, form: PortalSettingsForm | N
         "staff": staff, "workspace": workspace, "form": form, "errors": errors or {},
         "full_branding": allows(workspace["plan"], "branding_full"), "notice": request.query_params.get("notice", ""),
         "portal_url": f"{request.app.state.settings.base_url}/p/{workspace['slug']}/", "error": None,
+        "accent": accent_shades(workspace["accent_color"]),
     }
     return page(request, "studio/portal_settings.html", context, status_code=INVALID if errors else 200)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 DEFAULT_ACCENT = "#2952cc"
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -45,25 +46,51 @@ def accent_for_links(accent: str) -> str:
     return colour
 
 
+#: The portal's light backgrounds (cards and the page, app.css --surface and --bg): buttons
+#: and progress bars in the accent must stand out from both.
+PAGE_BACKGROUNDS = ("#ffffff", "#f6f7f9")
+
+
 def accent_surface(accent: str) -> str:
-    """The accent, darkened if needed so that black or white text on it reaches 4.5:1."""
+    """The accent, darkened if needed so that black or white text on it reaches 4.5:1 and the
+    accent itself (a button, a progress bar) reaches 3:1 against the page (WCAG 1.4.11)."""
     colour = accent
-    for _ in range(20):
-        if contrast(colour, text_on(colour)) >= 4.5:
+    for _ in range(40):
+        if contrast(colour, text_on(colour)) >= 4.5 and all(contrast(colour, bg) >= 3 for bg in PAGE_BACKGROUNDS):
             return colour
         colour = _mix(colour, "#000000", 0.08)
     return colour
 
 
+@dataclass(frozen=True)
+class AccentShades:
+    """What the portal makes of a chosen accent (Settings shows it, the theme uses it)."""
+
+    chosen: str
+    surface: str  # buttons, progress bars
+    text: str  # text on the surface
+    ink: str  # links, outlines
+    soft: str  # tints
+
+    @property
+    def adjusted(self) -> bool:
+        return self.surface != self.chosen
+
+
+def accent_shades(accent: str) -> AccentShades:
+    chosen = accent.lower() if HEX.match(accent or "") else DEFAULT_ACCENT
+    surface = accent_surface(chosen)
+    return AccentShades(chosen, surface, text_on(surface), accent_for_links(surface), _mix(surface, "#ffffff", 0.88))
+
+
 def theme_css(site) -> str:
     """CSS custom properties for a workspace (starter plans keep the default accent)."""
-    accent = site.accent_color if site.full_branding and HEX.match(site.accent_color or "") else DEFAULT_ACCENT
-    accent = accent_surface(accent.lower())
+    shades = accent_shades(site.accent_color if site.full_branding else DEFAULT_ACCENT)
     return (
         ":root{"
-        f"--accent:{accent};"
-        f"--accent-text:{text_on(accent)};"
-        f"--accent-ink:{accent_for_links(accent)};"
-        f"--accent-soft:{_mix(accent, '#ffffff', 0.88)};"
+        f"--accent:{shades.surface};"
+        f"--accent-text:{shades.text};"
+        f"--accent-ink:{shades.ink};"
+        f"--accent-soft:{shades.soft};"
         "}\n"
     )

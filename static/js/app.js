@@ -229,4 +229,76 @@
     var mode = form.querySelector("input[name=mode]");
     if (mode) mode.value = "embedded";
   }, true);
+
+  // Settings -> Client portal: a colour picker beside the accent's text field, and a live
+  // preview of the shades the portal will use (the same rules as portal/workspaces/theme.py:
+  // text on the accent reaches 4.5:1, the accent 3:1 on the page, links 4.5:1 on white).
+  var PAGES = ["#ffffff", "#f6f7f9"];
+  function channel(v) { var c = v / 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }
+  function luminance(hex) {
+    var r = parseInt(hex.substr(1, 2), 16), g = parseInt(hex.substr(3, 2), 16), b = parseInt(hex.substr(5, 2), 16);
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function textOn(bg) { return contrast(bg, "#ffffff") >= contrast(bg, "#111111") ? "#ffffff" : "#111111"; }
+  function mix(hex, other, weight) {
+    var out = "#";
+    for (var i = 1; i < 7; i += 2) {
+      var v = Math.round(parseInt(hex.substr(i, 2), 16) * (1 - weight) + parseInt(other.substr(i, 2), 16) * weight);
+      out += (v < 16 ? "0" : "") + v.toString(16);
+    }
+    return out;
+  }
+  function accentShades(chosen) {
+    var surface = chosen, ink, i;
+    for (i = 0; i < 40; i++) {
+      if (contrast(surface, textOn(surface)) >= 4.5 &&
+          PAGES.every(function (bg) { return contrast(surface, bg) >= 3; })) break;
+      surface = mix(surface, "#000000", 0.08);
+    }
+    ink = surface;
+    for (i = 0; i < 20 && contrast(ink, "#ffffff") < 4.5; i++) ink = mix(ink, "#000000", 0.12);
+    return { chosen: chosen, surface: surface, text: textOn(surface), ink: ink, soft: mix(surface, "#ffffff", 0.88) };
+  }
+  window.portalAccentShades = accentShades;  // the browser test compares these with the server's
+  function showAccent(text) {
+    var value = (text.value || "").trim().toLowerCase();
+    if (!/^#[0-9a-f]{6}$/.test(value)) return;
+    var shades = accentShades(value);
+    var preview = document.querySelector("[data-accent-preview]");
+    var picker = document.querySelector("[data-accent-picker]");
+    var note = document.querySelector("[data-accent-note]");
+    if (picker && picker.value !== value) picker.value = value;
+    if (preview) {
+      preview.style.setProperty("--accent", shades.surface);
+      preview.style.setProperty("--accent-text", shades.text);
+      preview.style.setProperty("--accent-ink", shades.ink);
+      preview.style.setProperty("--accent-soft", shades.soft);
+      preview.dataset.surface = shades.surface;
+      preview.dataset.ink = shades.ink;
+    }
+    if (note) {
+      note.hidden = shades.surface === value;
+      note.textContent = shades.surface === value ? "" : value + " is too light to stand out on the page or to carry " +
+        "readable text, so the portal uses the darker " + shades.surface + " for buttons and bars, and " + shades.ink +
+        " for links.";
+    }
+  }
+  function enhanceAccent() {
+    var text = document.querySelector("[data-accent-text]");
+    var picker = document.querySelector("[data-accent-picker]");
+    var preview = document.querySelector("[data-accent-preview]");
+    if (!text || !picker || text.dataset.enhanced) return;
+    text.dataset.enhanced = "1";
+    picker.hidden = false;
+    if (preview) preview.hidden = false;
+    picker.addEventListener("input", function () { text.value = picker.value; showAccent(text); });
+    text.addEventListener("input", function () { showAccent(text); });
+    showAccent(text);
+  }
+  document.addEventListener("DOMContentLoaded", enhanceAccent);
+  document.addEventListener("htmx:load", enhanceAccent);
 })();

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from portal.accounts.magic import process_sign_in_requests
 from portal.mail.tables import OutboxMessage
 from portal.workspaces.tables import Workspace
+from portal.workspaces.theme import contrast
 from tests.factories import make_staff
 from tests.fixtures import csrf_token, post_form, sign_in_client, sign_in_staff
 
@@ -40,12 +42,14 @@ async def test_branding_is_saved_and_shown_in_the_portal(http, world):
     await sign_in_client(http, world.workspace, world.alice)
     home = await http.get("/p/acme/")
     assert "<p>Hello &lt;b&gt;team&lt;/b&gt;</p><p>Second line</p>" in home.text
-    assert '<link rel="icon" href="/p/acme/logo">' in home.text  # the agency's logo as the portal's icon
+    assert re.search(r'<link rel="icon" href="/p/acme/logo\?v=\w+">', home.text)  # the agency's logo as its icon
     login = await http.get("/p/acme/login")
-    assert '<link rel="icon" href="/p/acme/logo">' in login.text
+    assert re.search(r'<link rel="icon" href="/p/acme/logo\?v=\w+">', login.text)
     assert "care@acme.example" in home.text and "Powered by" not in home.text
     theme = await http.get("/p/acme/theme.css")
-    assert "--accent:#ffdd00" in theme.text and "--accent-text:#111111" in theme.text
+    # Yellow is too light for a button on the white page: a darker shade of it, with dark text.
+    accent = re.search(r"--accent:(#[0-9a-f]{6});", theme.text).group(1)
+    assert accent != "#ffdd00" and contrast(accent, "#ffffff") >= 3 and "--accent-text:#111111" in theme.text
     logo = await http.get("/p/acme/logo")
     assert logo.headers["content-type"] == "image/png"
     # stored re-encoded (a PNG of the same size), not as the uploaded bytes
@@ -100,3 +104,21 @@ async def test_switching_the_portal_off_closes_it_and_stops_client_email(http, w
     assert response.status_code == 503
     await process_sign_in_requests(settings)
     assert await OutboxMessage.count() == 0
+
+
+async def test_a_too_light_accent_is_explained_and_the_theme_url_changes_with_it(http, world):
+    await sign_in_staff(http, world.workspace, world.staff)
+    before = re.search(r'href="(/p/acme/theme\.css\?v=\w+)"', (await http.get("/p/acme/login")).text).group(1)
+    assert (await save(http, {"accent_color": "#f2f2f2"})).status_code == 303
+    settings_page = (await http.get("/studio/settings/portal")).text
+    assert "#f2f2f2 is too light to stand out on the page" in settings_page
+    after = re.search(r'href="(/p/acme/theme\.css\?v=\w+)"', (await http.get("/p/acme/login")).text).group(1)
+    assert after != before
+    theme = (await http.get(after)).text
+    accent = re.search(r"--accent:(#[0-9a-f]{6});", theme).group(1)
+    text = re.search(r"--accent-text:(#[0-9a-f]{6});", theme).group(1)
+    ink = re.search(r"--accent-ink:(#[0-9a-f]{6});", theme).group(1)
+    assert min(contrast(accent, "#ffffff"), contrast(accent, "#f6f7f9")) >= 3
+    assert contrast(accent, text) >= 4.5 and contrast(ink, "#ffffff") >= 4.5
+    assert (await save(http, {"accent_color": "#2952cc"})).status_code == 303
+    assert "too light" not in (await http.get("/studio/settings/portal")).text

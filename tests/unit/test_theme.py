@@ -15,6 +15,15 @@ def test_text_on_the_accent_surface_meets_aa(accent):
     assert contrast(surface, text_on(surface)) >= 4.5
 
 
+@pytest.mark.parametrize("accent", ["#f2f2f2", "#ffffff", "#ffdd00", "#7dd3fc", "#00ff88", "#fde68a", "#2952cc"])
+def test_buttons_and_bars_in_the_accent_stand_out_from_the_page(accent):
+    """The accent as a surface (Approve button, progress bar) reaches 3:1 on every page background."""
+    surface = accent_surface(accent)
+    assert all(contrast(surface, background) >= 3 for background in ("#ffffff", "#f6f7f9")), surface
+    css = theme_css(SimpleNamespace(accent_color=accent, full_branding=True))
+    assert f"--accent:{surface};" in css
+
+
 @pytest.mark.parametrize("accent", ["#ffdd00", "#7dd3fc", "#2952cc", "#ffffff"])
 def test_link_colour_reaches_aa_on_white(accent):
     assert contrast(accent_for_links(accent), "#ffffff") >= 4.5
