@@ -25,6 +25,10 @@ _CLIENT_INVOICE = (
     ' JOIN "client_organisation" o ON o."id" = p."organisation"'
     f' WHERE i."id" = {{}} AND i."project" = {{}} AND i."workspace" = {{}} AND i."status" IN ({in_list(CLIENT_VISIBLE)})'
 )
+_TO_PAY = (
+    f'SELECT "project", {column_list(SUMMARY_COLUMNS)} FROM "invoice"'
+    ' WHERE "workspace" = {} AND "status" = \'sent\' AND "project" IN (%s) ORDER BY "due_date", "id"'
+)
 _LINES = (
     'SELECT "description", "quantity", "unit_amount_cents", "amount_cents", "tax_rate", "tax_cents"'
     ' FROM "invoice_line"'
@@ -35,6 +39,11 @@ _LINES = (
 async def client_invoices(project_id: int, workspace_id: int) -> list[dict]:
     """The project's client-visible invoices, newest first."""
     return await fetch(_CLIENT_INVOICES, project_id, workspace_id, *CLIENT_VISIBLE)
+
+
+async def sent_invoices(workspace_id: int, project_ids: list[int]) -> list[dict]:
+    """The sent (so still unpaid) invoices of these projects, soonest due first."""
+    return await fetch(_TO_PAY % in_list(project_ids), workspace_id, *project_ids) if project_ids else []
 
 
 async def client_invoice(invoice_id: int, project_id: int, workspace_id: int) -> dict | None:

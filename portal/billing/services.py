@@ -103,6 +103,14 @@ async def billing_tab(client: Principal, project_id: int, base_url: str) -> Bill
     return BillingTab(project_header(project), invoices, outstanding(invoices))
 
 
+async def invoices_to_pay(client: Principal, project_ids: list[int], portal_base: str) -> list[InvoiceSummary]:
+    """What the client still has to pay across the projects they see (the portal home), soonest due
+    first; ``project_ids`` are the visible ones."""
+    today = clock.today()
+    rows = await queries.sent_invoices(client.workspace_id, project_ids)
+    return [_summary(row, today, f"{portal_base}/projects/{row['project']}/billing") for row in rows]
+
+
 async def invoice_page(client: Principal, project_id: int, invoice_id: int, base_url: str) -> InvoicePage:
     """One client-visible invoice of a visible project with its lines; 404 otherwise."""
     project = await get_visible_project(client, project_id)

@@ -42,6 +42,12 @@ _CARDS = (
     'SELECT "id", "title", "status", "current_version", "updated_at" FROM "deliverable"'
     ' WHERE "project" = {} AND "workspace" = {} AND "status" IN (%s) ORDER BY "updated_at" DESC, "id" DESC'
 )
+_WAITING = (
+    'SELECT d."id", d."project", d."title", d."ready_at", p."name" AS "project_name" FROM "deliverable" d'
+    ' JOIN "project" p ON p."id" = d."project"'
+    ' WHERE d."workspace" = {} AND d."status" = \'ready_for_review\' AND d."project" IN (%s)'
+    ' ORDER BY d."ready_at", d."id"'
+)
 _VERSIONS_OF = f'SELECT {column_list(VERSION_COLUMNS)} FROM "deliverable_version" WHERE "deliverable" IN (%s)'
 _VERSIONS = (
     f'SELECT {column_list(VERSION_COLUMNS)}'
@@ -70,6 +76,11 @@ async def client_deliverable(deliverable_id: int, project_id: int, workspace_id:
 async def card_rows(project_id: int, workspace_id: int, statuses: tuple[str, ...]) -> list[dict]:
     """The project's deliverables in these statuses, most recently updated first."""
     return await fetch(_CARDS % in_list(statuses), project_id, workspace_id, *statuses)
+
+
+async def waiting_for_review(workspace_id: int, project_ids: list[int]) -> list[dict]:
+    """The deliverables of these projects waiting for the client's review, longest waiting first."""
+    return await fetch(_WAITING % in_list(project_ids), workspace_id, *project_ids) if project_ids else []
 
 
 async def versions_of(deliverable_ids: list[int]) -> list[dict]:

@@ -37,8 +37,10 @@ from portal.deliverables.tables import (
 )
 from portal.deliverables.views import (
     DECISION_LABELS,
+    AwaitingReview,
     DeliverableCard,
     DeliverableDetail,
+    awaiting_review,
     deliverable_cards,
     deliverable_detail,
 )
@@ -86,6 +88,11 @@ async def cards(workspace_id: int, project_id: int, base: str, *, client_view: b
     rows = await queries.card_rows(project_id, workspace_id, statuses)
     versions = await queries.versions_of([row["id"] for row in rows])
     return deliverable_cards(rows, versions, base)
+
+
+async def waiting_for(client: Principal, project_ids: list[int], portal_base: str) -> list[AwaitingReview]:
+    """What waits for the client's review in the projects they see (``project_ids``, the visible ones)."""
+    return awaiting_review(await queries.waiting_for_review(client.workspace_id, project_ids), portal_base)
 
 
 async def detail(row: dict, base: str, *, shown: int | None = None, viewer_client: int | None = None) -> DeliverableDetail:

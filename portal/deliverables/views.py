@@ -44,6 +44,22 @@ class VersionView:
 
 
 @dataclass(frozen=True)
+class AwaitingReview:
+    """A deliverable waiting for the client's decision, as the portal home lists it."""
+
+    title: str
+    project_name: str
+    url: str
+    ready_at: dt.datetime | None
+
+
+def awaiting_review(rows: list[dict], portal_base: str) -> list[AwaitingReview]:
+    return [AwaitingReview(row["title"], row["project_name"],
+                           f"{portal_base}/projects/{row['project']}/deliverables/{row['id']}", row["ready_at"])
+            for row in rows]
+
+
+@dataclass(frozen=True)
 class DeliverableCard:
     id: int
     title: str

@@ -1,4 +1,4 @@
-"""The portal's home (the client's projects) and a project's Progress tab."""
+"""A project's Progress tab (the portal's home, which reads other areas too, is portal.web.portal_home)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,6 @@ from portal.web.rendering import page
 from portal.web.tenancy import PortalSite
 
 
-@get("/")
-async def home(request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal]) -> Template:
-    # provide_client looked them up for this very request (same rule, same moment).
-    projects = await services.project_list(request.state.visible_project_ids)
-    return page(request, "portal/home.html", {"site": site, "client": client, "projects": projects})
-
-
 @get("/projects/{project_id:int}")
 async def project_progress(request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal], project_id: FromPath[int]) -> Template:
     project = await services.project_detail(await get_visible_project(client, project_id))
@@ -29,4 +22,4 @@ async def project_progress(request: Request, site: NamedDependency[PortalSite], 
 
 
 #: Under /p/{workspace_slug}, for a signed-in client.
-HANDLERS = [home, project_progress]
+HANDLERS = [project_progress]

@@ -32,7 +32,7 @@ from portal.files import studio_routes as files_studio
 from portal.mail import studio_routes as mail_studio
 from portal.projects import portal_routes as projects_portal
 from portal.projects import studio_routes as projects_studio
-from portal.web import preview
+from portal.web import portal_home, preview
 from portal.web.auth import provide_client, provide_staff
 from portal.web.tenancy import PortalSite, provide_site
 from portal.workspaces import portal_routes as workspaces_portal
@@ -61,7 +61,7 @@ def _handlers(modules: tuple[ModuleType, ...], name: str) -> list:
 
 
 def portal_router() -> Router:
-    signed_in = Router(path="/", route_handlers=_handlers(PORTAL_ROUTES, "HANDLERS"),
+    signed_in = Router(path="/", route_handlers=[*portal_home.HANDLERS, *_handlers(PORTAL_ROUTES, "HANDLERS")],
                        dependencies={"client": Provide(provide_client)})
     return Router(
         path="/p/{workspace_slug:str}",
@@ -87,7 +87,8 @@ def webhooks_router() -> Router:
 
 def preview_router() -> Router:
     """The portal's signed-in GET pages, as a chosen client sees them, for staff."""
-    pages = [handler for handler in (*_handlers(PORTAL_ROUTES, "HANDLERS"), *workspaces_portal.PUBLIC_HANDLERS)
+    pages = [handler for handler in (*portal_home.HANDLERS, *_handlers(PORTAL_ROUTES, "HANDLERS"),
+                                     *workspaces_portal.PUBLIC_HANDLERS)
              if handler.http_methods <= {"GET", "HEAD"}]  # the pages, and the theme and logo they use
     return Router(
         path=preview.PREFIX,
