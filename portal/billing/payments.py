@@ -24,7 +24,7 @@ from portal.accounts.sessions import Principal, ensure_manager
 from portal.accounts.tables import StaffMember
 from portal.audit.services import record
 from portal.billing import stripe_api
-from portal.billing.services import invoice_page
+from portal.billing.services import invoice_page, payment_instructions
 from portal.billing.stripe_api import StripeFailure
 from portal.billing.stripe_keys import KeysInput, KeysUnreadable, clean, decrypt, encrypt, mask
 from portal.billing.tables import Invoice, InvoiceLine, Payment, StripeAccount, StripeEvent
@@ -204,6 +204,8 @@ class PayState:
     online: bool
     processing: bool
     refunded_cents: int
+    #: How to pay otherwise (Settings -> Billing), read only when online payment is off.
+    instructions: str = ""
 
 
 async def pay_state(workspace_id: int, invoice_id: int) -> PayState:
@@ -211,10 +213,12 @@ async def pay_state(workspace_id: int, invoice_id: int) -> PayState:
         (Payment.workspace == workspace_id) & (Payment.invoice == invoice_id)
         & Payment.status.is_in(["processing", "succeeded"])
     )
+    online = await online_payment(workspace_id)
     return PayState(
-        online=await online_payment(workspace_id),
+        online=online,
         processing=any(p["status"] == "processing" for p in payments),
         refunded_cents=sum(p["refunded_cents"] for p in payments),
+        instructions="" if online else await payment_instructions(workspace_id),
     )
 
 

@@ -39,7 +39,7 @@ from portal.billing.amounts import (
     parse_rate,
     totals,
 )
-from portal.billing.tables import Invoice, InvoiceLine, InvoiceNumbering
+from portal.billing.tables import BillingProfile, Invoice, InvoiceLine, InvoiceNumbering
 from portal.billing.views import (
     InvoiceDetail,
     InvoiceSummary,
@@ -290,6 +290,39 @@ async def save_numbering(staff: Principal, raw_prefix: str, *, request: Request 
         await record("billing_settings_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
                      target_type="workspace", target_id=staff.workspace_id, prefix_from=row["prefix"], prefix_to=prefix)
     return prefix
+
+
+MAX_INSTRUCTIONS = 2000
+
+
+async def instructions_settings(staff: Principal) -> str:
+    """The payment instructions clients see when they cannot pay online (owners and admins)."""
+    ensure_manager(staff, "change the payment instructions")
+    return await payment_instructions(staff.workspace_id)
+
+
+async def payment_instructions(workspace_id: int) -> str:
+    """How a workspace's clients pay when they do not pay online ("" if it never said)."""
+    row = await BillingProfile.select(BillingProfile.payment_instructions).where(
+        BillingProfile.workspace == workspace_id).first()
+    return row["payment_instructions"] if row else ""
+
+
+async def save_instructions(staff: Principal, raw: str, *, request: Request | None = None) -> str:
+    """Bank details or any words on how to pay, shown on unpaid invoices without online payment."""
+    ensure_manager(staff, "change the payment instructions")
+    text = "\n".join(line.rstrip() for line in (raw or "").replace("\r\n", "\n").strip().split("\n"))
+    if len(text) > MAX_INSTRUCTIONS:
+        raise Invalid({"payment_instructions": f"Keep the instructions under {MAX_INSTRUCTIONS} characters "
+                                               f"(now {len(text)})."})
+    async with engine().write_transaction():
+        updated = await BillingProfile.update({BillingProfile.payment_instructions: text}).where(
+            BillingProfile.workspace == staff.workspace_id).returning(BillingProfile.id)
+        if not updated:
+            await BillingProfile.insert(BillingProfile(workspace=staff.workspace_id, payment_instructions=text))
+        await record("payment_instructions_changed", workspace_id=staff.workspace_id, actor=staff, request=request,
+                     target_type="workspace", target_id=staff.workspace_id, length=len(text))
+    return text
 
 
 async def staff_project(staff: Principal, project_id: int) -> dict:

@@ -65,6 +65,11 @@ class PrefixForm:
     prefix: str = ""
 
 
+@dataclass
+class InstructionsForm:
+    payment_instructions: str = ""
+
+
 def _currencies() -> list[tuple[str, str]]:
     return list(CURRENCIES.items())
 
@@ -205,10 +210,12 @@ async def void(request: Request, staff: NamedDependency[Principal], invoice_id: 
 
 
 async def _settings_page(request: Request, staff: Principal, *, prefix: str | None = None, errors: dict | None = None,
-                         status_code: int = 200) -> Template:
+                         instructions: str | None = None, status_code: int = 200) -> Template:
     numbering = await services.numbering_settings(staff)
+    saved = await services.instructions_settings(staff)
     context = {**await _common(staff), "numbering": numbering, "prefix": numbering["prefix"] if prefix is None else prefix,
-               "errors": errors or {}}
+               "errors": errors or {}, "instructions": saved if instructions is None else instructions,
+               "online": await payments.online_payment(staff.workspace_id)}
     return page(request, "studio/billing_settings.html", context, status_code=status_code)
 
 
@@ -225,6 +232,17 @@ async def save_billing_settings(request: Request, staff: NamedDependency[Princip
     except Invalid as exc:
         return await _settings_page(request, staff, prefix=data.prefix, errors=exc.errors, status_code=INVALID)
     return see_other("/studio/settings/billing", flash="Invoice numbering saved.", request=request)
+
+
+@post("/settings/billing/instructions")
+async def save_payment_instructions(request: Request, staff: NamedDependency[Principal],
+                                    data: Annotated[InstructionsForm, FORM]) -> Response:
+    try:
+        await services.save_instructions(staff, data.payment_instructions, request=request)
+    except Invalid as exc:
+        return await _settings_page(request, staff, errors=exc.errors, instructions=data.payment_instructions,
+                                    status_code=INVALID)
+    return see_other("/studio/settings/billing", flash="Payment instructions saved.", request=request)
 
 
 # Settings -> Payments: the workspace's own Stripe account (owners and admins).
@@ -274,6 +292,6 @@ async def remove_payment_keys(request: Request, staff: NamedDependency[Principal
 
 HANDLERS = [
     project_billing, create_invoice, invoices, invoice, save_header, add_line, remove_line, send, mark_paid, void,
-    billing_settings, save_billing_settings,
+    billing_settings, save_billing_settings, save_payment_instructions,
     payment_settings, save_payment_settings, test_payment_connection, remove_payment_keys,
 ]

@@ -51,6 +51,13 @@ class InvoiceNumbering(Table, tablename="invoice_numbering"):
     next_number = Integer(default=1)
 
 
+class BillingProfile(Table, tablename="billing_profile"):
+    """Per workspace: how clients pay when they do not pay online (bank details, a free text)."""
+
+    workspace = ForeignKey(Workspace, unique=True, on_delete=OnDelete.cascade, null=False)
+    payment_instructions = Text(default="")
+
+
 class InvoiceLine(Table, tablename="invoice_line"):
     invoice = ForeignKey(Invoice, index=True, on_delete=OnDelete.cascade, null=False)
     description = Varchar(length=300)

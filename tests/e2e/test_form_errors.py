@@ -57,6 +57,7 @@ STUDIO_FORMS = [
     Form("/studio/team", "form[action='/studio/team']", {"email": "bob@"}),
     Form("/studio/settings/portal", "[data-testid=portal-settings]", {"accent_color": "red"}, "colour"),
     Form("/studio/settings/billing", "[data-testid=numbering-form]", {"prefix": "IN V"}),
+    Form("/studio/settings/billing", "[data-testid=instructions-form]", {"payment_instructions": "x" * 2001}, "2000"),
     Form("/studio/settings/payments", "[data-testid=keys-form]", {"secret_key": "sk_nope"}, "sk_test_"),
     Form("/studio/inbox/{feedback}", "[data-testid=reply-form]"),
 ]
