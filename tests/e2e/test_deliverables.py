@@ -59,8 +59,13 @@ def check_approve_with_confirmation(page: Page, live_server, screenshot) -> None
     confirm.click()
     expect(page.get_by_test_id("decision-done")).to_be_visible()
     expect(page.get_by_test_id("deliverable-status")).to_have_text("Approved")
-    expect(page.get_by_test_id("approval-record")).to_contain_text("Alice Andrews")
+    expect(page.get_by_test_id("approval-summary")).to_have_text(re.compile(r"^Approved by Alice Andrews on \d+ \w+ \d{4}, version \d+\.$"))
+    expect(page.get_by_test_id("locked-note")).to_have_count(0)  # one banner says it, not two
+    expect(page.get_by_test_id("approval-sha256")).to_be_hidden()  # the evidence waits behind a toggle
+    page.get_by_test_id("approval-evidence").locator("summary").click()
     expect(page.get_by_test_id("approval-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    # An approval without a comment leaves no empty bubble in the thread.
+    assert page.eval_on_selector_all("[data-testid=thread-item]", "items => items.filter(i => i.children.length < 2).length") == 0
     expect(page.get_by_test_id("review-actions")).to_have_count(0)
     screenshot("approved-phone")
     page.set_viewport_size(DESKTOP)
