@@ -52,8 +52,26 @@
       }
     }
   }
-  document.addEventListener("DOMContentLoaded", revealCurrentTab);
-  document.addEventListener("htmx:load", revealCurrentTab);
+  // Mark which sides of a tab strip have more tabs out of view (the fade in app.css).
+  function markTabOverflow(strip) {
+    var more = strip.scrollWidth - strip.clientWidth;
+    strip.classList.toggle("has-more-start", more > 1 && strip.scrollLeft > 1);
+    strip.classList.toggle("has-more-end", more > 1 && strip.scrollLeft < more - 1);
+  }
+  function watchTabStrips() {
+    var strips = document.querySelectorAll(".tabs");
+    for (var i = 0; i < strips.length; i++) {
+      var strip = strips[i];
+      markTabOverflow(strip);
+      if (strip.dataset.watched) continue;
+      strip.dataset.watched = "1";
+      strip.addEventListener("scroll", markTabOverflow.bind(null, strip), { passive: true });
+    }
+  }
+  function tabStrips() { revealCurrentTab(); watchTabStrips(); }
+  document.addEventListener("DOMContentLoaded", tabStrips);
+  document.addEventListener("htmx:load", tabStrips);
+  window.addEventListener("resize", watchTabStrips);
 
   // Tabs: keep aria-current on the active tab after an htmx swap.
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -160,3 +160,19 @@ def test_a_portal_404_is_branded_and_leads_home(page: Page, fresh_db, screenshot
     assert serious_violations(page) == []
     page.get_by_test_id("start-page").click()
     expect(page).to_have_url(f"{fresh_db.url}/p/demo/")
+
+
+@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+def test_a_tab_strip_that_scrolls_says_so_and_shows_the_current_tab(page: Page, fresh_db):
+    links = demo_links(fresh_db)
+    sign_in_with(page, links["alice@northwind.example"])
+    page.get_by_role("link", name=re.compile("Website redesign")).click()
+    tabs = page.get_by_test_id("project-tabs")
+    expect(tabs).to_have_class(re.compile(r"\bhas-more-end\b"))  # more tabs to the right: the edge fades
+    page.goto(page.url + "/feedback")
+    expect(tabs).to_have_class(re.compile(r"\bhas-more-start\b"))
+    current = tabs.locator('[aria-current="page"]')
+    box, strip = current.bounding_box(), tabs.bounding_box()
+    assert box and strip and box["x"] >= strip["x"] and box["x"] + box["width"] <= strip["x"] + strip["width"] + 1
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(tabs).not_to_have_class(re.compile(r"has-more"))  # everything fits: no fade
