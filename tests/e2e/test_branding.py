@@ -51,7 +51,9 @@ def test_a_too_light_accent_is_previewed_darker_and_the_portal_stays_readable(pa
     assert contrast(colour(page, "[data-testid=preview-link]", "color"), "#f6f7f9") >= 4.5
     screenshot("accent-preview-375")
     page.get_by_test_id("save-settings").click()
+    expect(page).to_have_url(re.compile(r"/studio/settings/portal\?notice=saved$"))  # saved, the page loaded again
     expect(page.get_by_test_id("accent-adjusted")).to_be_visible()
+    page.wait_for_load_state("load")
 
     # In the portal: the progress bars and the Approve button stand out; their text reads.
     page.context.clear_cookies()
