@@ -322,15 +322,13 @@ async def _open_session(settings: Settings, secret: str, invoice_id: int, ui_mod
 
 
 async def _remember_session(client: Principal, invoice_id: int, session: dict, ui_mode: str) -> None:
-    """One payment row per session (a double click's second request finds it there)."""
-    async with engine().write_transaction():
-        if await Payment.exists().where(Payment.checkout_session_id == session["id"]):
-            return
-        await Payment.insert(Payment(
-            workspace=client.workspace_id, invoice=invoice_id, amount_cents=session.get("amount_total") or 0,
-            currency=(session.get("currency") or "").lower(), checkout_session_id=session["id"], status="pending",
-            ui_mode=ui_mode, client_user_id=client.user_id,
-        ))
+    """One payment row per session: a double click's second request, at the same moment, does
+    nothing on the unique session id (it waits for the first one's row on PostgreSQL)."""
+    await Payment.insert(Payment(
+        workspace=client.workspace_id, invoice=invoice_id, amount_cents=session.get("amount_total") or 0,
+        currency=(session.get("currency") or "").lower(), checkout_session_id=session["id"], status="pending",
+        ui_mode=ui_mode, client_user_id=client.user_id,
+    )).on_conflict(target=Payment.checkout_session_id, action="DO NOTHING")
 
 
 def _ui_mode(session: dict) -> str:
