@@ -6,6 +6,7 @@ which do not import each other's services in that direction.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from litestar import Request, get
@@ -24,7 +25,7 @@ from portal.web.tenancy import PortalSite
 @dataclass(frozen=True)
 class NextDeadline:
     label: str
-    due_date: object
+    due_date: dt.date
     days_left: int
     project_name: str
     url: str

@@ -122,7 +122,7 @@ def send_refused(page: Page, base: str, form: Form, ids: dict[str, int]) -> list
         expect(page.locator(ERROR).first).to_be_visible(timeout=3000)
     except AssertionError:
         problems.append("no error visible")
-    if form.expect and form.expect not in page.locator(ERROR).all_inner_texts().__str__():
+    if form.expect and form.expect not in " ".join(page.locator(ERROR).all_inner_texts()):
         problems.append(f"the error does not mention {form.expect!r}")
     for name, value in form.fill.items():
         if value.strip() and "password" != page.locator(f"[name='{name}']").first.get_attribute("type") and \

@@ -38,6 +38,13 @@ async def _open_session(http, world, invoice: int) -> str:
     return response.headers["location"].rsplit("/", 1)[1]
 
 
+async def _invoice_in_checkout(http, settings, world, number: str, due_in_days: int = 14) -> tuple[int, str]:
+    """Stripe set up, a sent invoice, and alice at its Checkout: (invoice id, session id)."""
+    await connect(settings)
+    invoice = await make_invoice(world.workspace, world.project_a, number, "sent", due_in_days=due_in_days)
+    return invoice, await _open_session(http, world, invoice)
+
+
 async def _invoice_status(invoice: int) -> str:
     return (await Invoice.select(Invoice.status).where(Invoice.id == invoice).first())["status"]
 
@@ -52,9 +59,7 @@ async def _audited(action: str) -> list[dict]:
 
 
 async def test_the_same_event_ten_times_at_once_pays_once(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-10", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-10")
     fake.complete(session_id)
     [event_id] = events_of(fake, "checkout.session.completed")
 
@@ -69,9 +74,7 @@ async def test_the_same_event_ten_times_at_once_pays_once(http, settings, world,
 
 
 async def test_a_refund_seen_before_its_payment_waits_for_it_then_applies(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-11", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-11")
     fake.complete(session_id)
     fake.refund(session_id, amount=40000)
     [completed] = events_of(fake, "checkout.session.completed")
@@ -103,9 +106,7 @@ async def test_a_refund_seen_before_its_payment_waits_for_it_then_applies(http, 
 
 async def test_a_bank_debit_is_processing_until_it_clears_whatever_order_the_events_come_in(http, settings, world,
                                                                                              fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-12", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-12")
     fake.complete(session_id, asynchronous=True)
     [completed] = events_of(fake, "checkout.session.completed")
     assert (await deliver(http, fake, completed)).json()["result"] == "processing"
@@ -120,9 +121,7 @@ async def test_a_bank_debit_is_processing_until_it_clears_whatever_order_the_eve
 
 
 async def test_a_late_completed_event_after_the_debit_cleared_changes_nothing(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-13", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-13")
     fake.complete(session_id, asynchronous=True)
     fake.settle(session_id, succeeded=True)
     [completed] = events_of(fake, "checkout.session.completed")
@@ -135,9 +134,7 @@ async def test_a_late_completed_event_after_the_debit_cleared_changes_nothing(ht
 
 
 async def test_a_failed_debit_leaves_the_invoice_payable_with_a_fresh_session(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-14", "sent", due_in_days=-3)
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-14", due_in_days=-3)
     fake.complete(session_id, asynchronous=True)
     fake.settle(session_id, succeeded=False)
     for event_id in events_of(fake, "checkout.session.completed") + events_of(
@@ -153,9 +150,7 @@ async def test_a_failed_debit_leaves_the_invoice_payable_with_a_fresh_session(ht
 
 
 async def test_an_expired_session_is_replaced_on_the_next_pay(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-15", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-15")
     fake.expire(session_id)
     [expired] = events_of(fake, "checkout.session.expired")
     assert (await deliver(http, fake, expired)).json()["result"] == "expired"
@@ -209,9 +204,7 @@ async def test_an_event_for_the_wrong_invoice_amount_or_currency_is_refused_and_
 
 
 async def test_reconciliation_applies_a_missed_payment_exactly_once(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-17", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-17")
     fake.complete(session_id)  # the webhook never arrives
 
     assert await payments.reconcile(settings, world.workspace) == {"paid": 1}
@@ -237,9 +230,7 @@ async def test_the_daily_reconciliation_runs_once_a_day(http, settings, world, f
 
 
 async def test_a_failure_on_our_side_answers_500_and_the_retry_applies(http, settings, world, fake):
-    await connect(settings)
-    invoice = await make_invoice(world.workspace, world.project_a, "INV-19", "sent")
-    session_id = await _open_session(http, world, invoice)
+    invoice, session_id = await _invoice_in_checkout(http, settings, world, "INV-19")
     fake.complete(session_id)
     [event_id] = events_of(fake, "checkout.session.completed")
     fake.fail_next("GET", "/v1/checkout/sessions/", status=500)
