@@ -8,10 +8,12 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.billing import payments, services
+from portal.billing.views import InvoiceSheet
+from portal.web import documents
 from portal.web.forms import FORM
 from portal.web.rendering import page
 from portal.web.security import embedded_checkout_csp
@@ -45,8 +47,20 @@ async def invoice(
         "site": site, "client": client, "project": found.project, "invoice": found.invoice, "tab": "billing",
         "billing_url": _base(site, project_id), "pay": state,
         "pay_url": _base(site, project_id) + f"/{invoice_id}/pay",
+        "pdf_url": _base(site, project_id) + f"/{invoice_id}/pdf",
     }
     return page(request, "portal/invoice.html", context, fragment="portal/_invoice.html")
+
+
+@get("/projects/{project_id:int}/billing/{invoice_id:int}/pdf")
+async def invoice_pdf(
+    request: Request, site: NamedDependency[PortalSite], client: NamedDependency[Principal],
+    project_id: FromPath[int], invoice_id: FromPath[int],
+) -> Response:
+    """The invoice as a PDF to download: the page's own sheet, with the agency's logo."""
+    found = await services.invoice_page(client, project_id, invoice_id, _base(site, project_id))
+    sheet = InvoiceSheet(found.project.id, found.project.name, found.invoice)
+    return await documents.invoice_pdf(request, site, sheet, await payments.pay_state(client.workspace_id, invoice_id))
 
 
 @dataclass
@@ -105,5 +119,5 @@ async def paid(
 
 
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-HANDLERS: list = [billing_tab, invoice, pay, paid]
+HANDLERS: list = [billing_tab, invoice, invoice_pdf, pay, paid]
 #: Routes under /studio that need a signed-in staff member.

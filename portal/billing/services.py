@@ -41,7 +41,9 @@ from portal.billing.amounts import (
 )
 from portal.billing.tables import BillingProfile, Invoice, InvoiceLine, InvoiceNumbering
 from portal.billing.views import (
+    STUDIO_STATUS_LABELS,
     InvoiceDetail,
+    InvoiceSheet,
     InvoiceSummary,
     Outstanding,
     StudioInvoice,
@@ -118,8 +120,11 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
     if row is None:
         raise NotFound()
     lines = await queries.invoice_lines(row["id"])
-    summary = _summary(row, clock.today(), base_url)
-    detail = InvoiceDetail(
+    return InvoicePage(project_header(project), _detail(row, lines, _summary(row, clock.today(), base_url)))
+
+
+def _detail(row: dict, lines: list[dict], summary: InvoiceSummary) -> InvoiceDetail:
+    return InvoiceDetail(
         summary=summary,
         lines=[line_view(line) for line in lines],
         notes=row["notes"],
@@ -129,7 +134,17 @@ async def invoice_page(client: Principal, project_id: int, invoice_id: int, base
         subtotal_cents=row["total_cents"] - row["tax_cents"],
         tax_cents=row["tax_cents"],
     )
-    return InvoicePage(project_header(project), detail)
+
+
+async def staff_invoice_sheet(staff: Principal, invoice_id: int) -> InvoiceSheet:
+    """Any invoice of the workspace (drafts and void ones too) as its client would see it
+    printed; 404 otherwise."""
+    row = await _staff_invoice(staff, invoice_id)
+    lines = await queries.invoice_lines(invoice_id)
+    status = effective_status(row["status"], row["due_date"], clock.today())
+    summary = invoice_summary(row, status, is_payable(status), f"/studio/invoices/{invoice_id}",
+                              labels=STUDIO_STATUS_LABELS)
+    return InvoiceSheet(row["project"], row["project_name"], _detail({**row, "billed_to": row["client"]}, lines, summary))
 
 
 # The studio: numbering, drafts, lines, send, paid by hand, void.

@@ -22,8 +22,10 @@ from portal.billing.amounts import CURRENCIES
 from portal.billing.services import Header, LineInput
 from portal.billing.stripe_keys import KeysInput
 from portal.errors import Invalid
+from portal.web import documents
 from portal.web.forms import FORM
 from portal.web.rendering import INVALID, page, see_other
+from portal.web.tenancy import site_of
 from portal.workspaces import services as workspaces
 
 PROJECT_BILLING = "/projects/{project_id:int}/billing"
@@ -148,6 +150,14 @@ async def _invoice_page(request: Request, staff: Principal, invoice_id: int, *, 
 @get(INVOICE)
 async def invoice(request: Request, staff: NamedDependency[Principal], invoice_id: FromPath[int]) -> Template:
     return await _invoice_page(request, staff, invoice_id)
+
+
+@get(INVOICE + "/pdf")
+async def invoice_pdf(request: Request, staff: NamedDependency[Principal], invoice_id: FromPath[int]) -> Response:
+    """The invoice as its client gets it in PDF (drafts too, marked Draft)."""
+    sheet = await services.staff_invoice_sheet(staff, invoice_id)
+    site = await site_of(staff.workspace_id)
+    return await documents.invoice_pdf(request, site, sheet, await payments.pay_state(staff.workspace_id, invoice_id))
 
 
 @post(INVOICE)
@@ -291,7 +301,7 @@ async def remove_payment_keys(request: Request, staff: NamedDependency[Principal
 
 
 HANDLERS = [
-    project_billing, create_invoice, invoices, invoice, save_header, add_line, remove_line, send, mark_paid, void,
+    project_billing, create_invoice, invoices, invoice, invoice_pdf, save_header, add_line, remove_line, send, mark_paid, void,
     billing_settings, save_billing_settings, save_payment_instructions,
     payment_settings, save_payment_settings, test_payment_connection, remove_payment_keys,
 ]

@@ -56,6 +56,15 @@ class InvoiceDetail:
 
 
 @dataclass(frozen=True)
+class InvoiceSheet:
+    """An invoice as it is printed (the PDF), whoever asks for it."""
+
+    project_id: int
+    project_name: str
+    invoice: InvoiceDetail
+
+
+@dataclass(frozen=True)
 class Outstanding:
     """What is left to pay in one currency: sent and overdue invoices."""
 
@@ -78,11 +87,12 @@ def quantity_label(quantity: Decimal | float | int) -> str:
     return text if "." not in text else text.rstrip("0").rstrip(".")
 
 
-def invoice_summary(row: dict, status: str, payable: bool, url: str) -> InvoiceSummary:
+def invoice_summary(row: dict, status: str, payable: bool, url: str, *,
+                    labels: dict[str, str] = STATUS_LABELS) -> InvoiceSummary:
     return InvoiceSummary(
         id=row["id"], number=row["number"], issue_date=row["issue_date"], due_date=row["due_date"],
         currency=row["currency"], total_cents=row["total_cents"], status=status,
-        status_label=STATUS_LABELS[status], payable=payable, url=url,
+        status_label=labels[status], payable=payable, url=url,
     )
 
 

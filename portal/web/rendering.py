@@ -58,6 +58,11 @@ def page(
     return Template(template_name=name, context=context, headers=headers, status_code=status_code, cookies=cookies)
 
 
+def render_string(request: Request, template: str, context: dict[str, Any]) -> str:
+    """A template rendered to text with the app's filters (a document, not a response)."""
+    return request.app.template_engine.get_template(template).render(**context)
+
+
 def see_other(path: str, *, flash: str = "", request: Request | None = None) -> Redirect:
     """The answer to a successful form POST: 303 to the page that shows the result.
 

@@ -72,6 +72,14 @@ def site_from_row(row: dict, base: str) -> PortalSite:
     )
 
 
+async def site_of(workspace_id: int) -> PortalSite:
+    """The staff member's workspace as its portal shows it (for documents made in the studio)."""
+    row = await queries.site_by_id(workspace_id)
+    if row is None:
+        raise NotFound()
+    return site_from_row(row, f"/p/{row['slug']}")
+
+
 async def provide_site(request: Request, workspace_slug: FromPath[str]) -> PortalSite:
     """Dependency of every portal route: the workspace of the URL, or 404."""
     row = await queries.site_by_slug(workspace_slug)

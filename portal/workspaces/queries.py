@@ -22,8 +22,14 @@ SITE_COLUMNS = (
     Workspace.sender_name,
 )
 _SITE = f'SELECT {column_list(SITE_COLUMNS)} FROM "workspace" WHERE "slug" = {{}}'
+_SITE_BY_ID = f'SELECT {column_list(SITE_COLUMNS)} FROM "workspace" WHERE "id" = {{}}'
 
 
 async def site_by_slug(slug: str) -> dict | None:
     rows = await fetch(_SITE, slug)
+    return rows[0] if rows else None
+
+
+async def site_by_id(workspace_id: int) -> dict | None:
+    rows = await fetch(_SITE_BY_ID, workspace_id)
     return rows[0] if rows else None
