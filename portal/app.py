@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 
 from portal.db import engine, ping
 from portal.errors import DomainError
+from portal.files.previews import make_pending as make_previews
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
 from portal.web import filters
@@ -81,9 +82,10 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         except Exception:  # never let it hold up the mail of this round
             logging.getLogger("portal.payments").exception("daily Stripe reconciliation failed")
 
-    # Sign-in forms only store a request; this process's worker loop turns it into an email.
+    # Sign-in forms only store a request; this process's worker loop turns it into an email,
+    # and makes the previews of uploaded PDFs and videos.
     # Its housekeeping also runs the daily Stripe reconciliation (one process per workspace).
-    mail_worker = OutboxWorker(settings, jobs=[process_sign_in_requests],
+    mail_worker = OutboxWorker(settings, jobs=[process_sign_in_requests, make_previews],
                                housekeeping=[prune_sign_in_requests, reconcile_payments])
     mail_worker.start()
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from portal import clock
 from portal.accounts.tables import ClientOrganisation, ClientUser, StaffMember
@@ -121,6 +122,11 @@ async def make_invoice(workspace: int, project: int, number: str, status: str = 
                                  unit_amount_cents=unit, amount_cents=amount, position=position))
     return invoice
 
+
+#: The demo's real PDF (two pages) and MP4 (a few seconds): files that get previews.
+DEMO_ASSETS = Path(__file__).resolve().parents[1] / "portal" / "demo_assets"
+DEMO_PDF = (DEMO_ASSETS / "brand-guidelines.pdf").read_bytes()
+DEMO_VIDEO = (DEMO_ASSETS / "intro-video.mp4").read_bytes()
 
 #: The smallest valid PNG (1x1, transparent): a real image for deliverable versions.
 PNG_1PX = bytes.fromhex(

@@ -8,11 +8,11 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response, Template
+from litestar.response import File, Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import services
-from portal.deliverables.serving import file_response
+from portal.deliverables.serving import file_response, preview_file
 from portal.errors import Invalid
 from portal.projects.access import get_visible_project
 from portal.projects.views import project_header
@@ -132,6 +132,17 @@ async def version_file(
     )
 
 
+@get(DETAIL + "/versions/{number:int}/preview")
+async def version_preview(
+    request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
+    deliverable_id: FromPath[int], number: FromPath[int],
+) -> File:
+    """A PDF version's first page or a video version's frame (WebP), for cards and posters."""
+    await services.client_deliverable(client, project_id, deliverable_id)
+    sha256 = await services.version_preview(deliverable_id, number)
+    return preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
+
+
 #: Routes under /p/{workspace_slug} that need a signed-in client.
-HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, reply, version_file]
+HANDLERS: list = [deliverables_tab, deliverable_page, approve, request_changes, reply, version_file, version_preview]
 #: Routes under /studio that need a signed-in staff member.

@@ -48,11 +48,14 @@ _WAITING = (
     ' WHERE d."workspace" = {} AND d."status" = \'ready_for_review\' AND d."project" IN (%s)'
     ' ORDER BY d."ready_at", d."id"'
 )
-_VERSIONS_OF = f'SELECT {column_list(VERSION_COLUMNS)} FROM "deliverable_version" WHERE "deliverable" IN (%s)'
-_VERSIONS = (
-    f'SELECT {column_list(VERSION_COLUMNS)}'
-    ' FROM "deliverable_version" WHERE "deliverable" = {} ORDER BY "number" DESC'
+#: Each version with where its preview stands (``portal.files.previews``).
+_VERSION_SELECT = (
+    f'SELECT {column_list(VERSION_COLUMNS, "v.")}, f."thumbnail_sha256", f."preview_status"'
+    ' FROM "deliverable_version" v JOIN "stored_file" f ON f."id" = v."stored_file"'
 )
+_VERSIONS_OF = _VERSION_SELECT + ' WHERE v."deliverable" IN (%s)'
+_VERSIONS = _VERSION_SELECT + ' WHERE v."deliverable" = {} ORDER BY v."number" DESC'
+
 _DECISIONS = (
     'SELECT d."decision", d."comment", d."actor_email", d."client_user", u."name" AS "name", d."content_sha256",'
     ' d."ip", d."user_agent", d."created_at", v."number" AS "number", v."filename" AS "filename"'

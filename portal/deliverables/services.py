@@ -46,7 +46,7 @@ from portal.deliverables.views import (
 )
 from portal.errors import Conflict, Invalid, NotFound
 from portal.files import services as files
-from portal.files.storage import EmptyUpload, Source, UploadTooLarge, store_stream
+from portal.files.storage import PREVIEW_TYPES, EmptyUpload, Source, UploadTooLarge, store_stream
 from portal.mail.outbox import PortalDisabled, enqueue_email
 from portal.projects.access import get_visible_project
 from portal.projects.tables import Project, ProjectAccess
@@ -284,6 +284,18 @@ async def version_file(deliverable_id: int, number: int) -> dict:
     if row is None:
         raise NotFound()
     return row
+
+
+async def version_preview(deliverable_id: int, number: int) -> str:
+    """The SHA-256 of a version's preview (a PDF's first page, a video's frame) of an already
+    scoped deliverable, or 404 (no such version, or no preview made)."""
+    row = await DeliverableVersion.select(DeliverableVersion.stored_file.thumbnail_sha256.as_alias("sha")).where(
+        (DeliverableVersion.deliverable == deliverable_id) & (DeliverableVersion.number == number)
+        & DeliverableVersion.content_type.is_in(sorted(PREVIEW_TYPES))
+    ).first()
+    if row is None or not row["sha"]:
+        raise NotFound()
+    return row["sha"]
 
 
 async def client_version_file(

@@ -19,9 +19,11 @@ from urllib.parse import quote
 
 import anyio
 from litestar import Request
-from litestar.response import Response, Stream
+from litestar.response import File, Response, Stream
 
+from portal.files.images import THUMBNAIL_TYPE
 from portal.files.storage import blob_path
+from portal.files.views import serve_file
 from portal.settings import Settings
 
 CHUNK = 64 * 1024
@@ -127,3 +129,8 @@ def file_response(
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     path = blob_path(settings, sha256)
     return Stream(_chunks(path, start, length), status_code=status, media_type=content_type, headers=headers)
+
+
+def preview_file(settings: Settings, sha256: str, stem: str) -> File:
+    """A version's preview (the WebP made by ``portal.files.previews``), inline."""
+    return serve_file(blob_path(settings, sha256), f"{stem} (preview).webp", THUMBNAIL_TYPE, inline=True)

@@ -13,11 +13,11 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response, Template
+from litestar.response import File, Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import services
-from portal.deliverables.serving import file_response
+from portal.deliverables.serving import file_response, preview_file
 from portal.errors import Invalid
 from portal.web.forms import FORM, MULTIPART
 from portal.web.rendering import INVALID, page, see_other
@@ -164,7 +164,15 @@ async def studio_version_file(request: Request, staff: NamedDependency[Principal
                          content_type=row["content_type"], filename=row["filename"], download=download)
 
 
+@get(DETAIL + "/versions/{number:int}/preview")
+async def studio_version_preview(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
+                                 deliverable_id: FromPath[int], number: FromPath[int]) -> File:
+    await services.staff_deliverable(staff, project_id, deliverable_id)
+    sha256 = await services.version_preview(deliverable_id, number)
+    return preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
+
+
 HANDLERS = [
     studio_deliverables, studio_create, studio_deliverable, studio_edit, studio_upload, studio_mark_ready,
-    studio_delete, studio_version_file, studio_reply,
+    studio_delete, studio_version_file, studio_version_preview, studio_reply,
 ]

@@ -41,6 +41,10 @@ class VersionView:
     download_url: str
     decision: str = ""
     decision_label: str = ""
+    #: A PDF's first page or a video's frame (WebP), once made; None before or without one.
+    preview_url: str | None = None
+    #: The preview is still being made (the card shows a placeholder meanwhile).
+    preview_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ def _version(row: dict, base: str, decision: str = "") -> VersionView:
         kind_label=KIND_LABELS[kind], size_label=size_label(row["size"]), note=row["note"],
         created_at=row["created_at"], sha256=row["content_sha256"], url=url, download_url=f"{url}?download=1",
         decision=decision, decision_label=DECISION_LABELS.get(decision, ""),
+        preview_url=f"{base}/versions/{row['number']}/preview" if kind in ("pdf", "video") and row.get("thumbnail_sha256") else None,
+        preview_pending=row.get("preview_status") == "pending",
     )
 
 

@@ -107,10 +107,11 @@ def _decoded(source: Path | BinaryIO, content_type: str, max_pixels: int, box: t
     return result
 
 
-def thumbnail(source: Path | BinaryIO, content_type: str, max_pixels: int) -> bytes:
-    """A WebP thumbnail (``THUMBNAIL_TYPE``) fit in ``THUMBNAIL_BOX``, or ``ImageRejected``."""
+def thumbnail(source: Path | BinaryIO, content_type: str, max_pixels: int,
+              box: tuple[int, int] = THUMBNAIL_BOX) -> bytes:
+    """A WebP thumbnail (``THUMBNAIL_TYPE``) fit in ``box``, or ``ImageRejected``."""
     with _DECODING:
-        image = _decoded(source, content_type, max_pixels, THUMBNAIL_BOX)
+        image = _decoded(source, content_type, max_pixels, box)
     out = io.BytesIO()
     image.save(out, "WEBP", quality=80, method=4)
     return out.getvalue()

@@ -10,7 +10,8 @@ from portal.db import fetch
 
 _SHARED = (
     'SELECT f."id", f."name", f."created_at", f."shared", s."content_type" AS "stored_file.content_type",'
-    ' s."size" AS "stored_file.size" FROM "project_file" f JOIN "stored_file" s ON s."id" = f."stored_file"'
+    ' s."size" AS "stored_file.size", s."thumbnail_sha256" AS "stored_file.thumbnail_sha256",'
+    ' s."preview_status" AS "stored_file.preview_status" FROM "project_file" f JOIN "stored_file" s ON s."id" = f."stored_file"'
     ' WHERE f."project" = {} AND f."workspace" = {} AND f."deleted_at" IS NULL AND f."shared" = {}'
     ' ORDER BY f."created_at" DESC, f."id" DESC'
 )

@@ -34,6 +34,8 @@ _LIST_COLUMNS = (
     ProjectFile.shared,
     ProjectFile.stored_file.content_type,
     ProjectFile.stored_file.size,
+    ProjectFile.stored_file.thumbnail_sha256,
+    ProjectFile.stored_file.preview_status,
 )
 _BLOB_COLUMNS = (
     ProjectFile.id,

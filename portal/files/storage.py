@@ -58,6 +58,9 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 _IMAGE_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"})
 _TEXT_SUFFIXES = (".txt", ".csv", ".md")
 OCTET_STREAM = "application/octet-stream"
+#: Types whose preview (a PDF's first page, a video's frame) is made in the background
+#: (``portal.files.previews``).
+PREVIEW_TYPES = frozenset({"application/pdf", "video/mp4", "video/webm"})
 
 #: Copy unit of uploads: at most about this much of an upload is in memory at once.
 CHUNK = 1024 * 1024
@@ -376,7 +379,7 @@ async def store_stream(
         )
     row = StoredFile(
         workspace=workspace_id, sha256=written.sha256, size=written.size, content_type=content_type,
-        thumbnail_sha256=thumbnail_sha256,
+        thumbnail_sha256=thumbnail_sha256, preview_status="pending" if content_type in PREVIEW_TYPES else "",
     )
     inserted = await (
         StoredFile.insert(row)

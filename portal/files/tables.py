@@ -21,6 +21,11 @@ class StoredFile(Table, tablename="stored_file"):
     # A re-encoded thumbnail of an image (its own blob), never the original's bytes;
     # None for anything that is not an image within the pixel limit.
     thumbnail_sha256 = Varchar(length=64, null=True, default=None)
+    # PDFs and videos get theirs (the first page, a frame) in the background
+    # (``portal.files.previews``): "pending" until made, then "ready" or "failed";
+    # "" for anything else.
+    preview_status = Varchar(length=10, default="", index=True)
+    preview_claimed_at = Timestamptz(null=True, default=None)
 
 
 

@@ -51,6 +51,8 @@ class FileView:
     download_url: str
     thumbnail_url: str | None
     shared: bool = False  # only the studio shows it
+    #: A PDF's or a video's preview is still being made (a placeholder shows meanwhile).
+    preview_pending: bool = False
 
 
 def type_label(content_type: str, name: str) -> str:
@@ -71,6 +73,8 @@ def file_view(row: dict, base_url: str) -> FileView:
     content_type = row["stored_file.content_type"]
     label = type_label(content_type, row["name"])
     is_image = content_type in INLINE_IMAGE_TYPES
+    # Images get theirs made on first view if need be; PDFs and videos once their preview is made.
+    has_thumbnail = is_image or bool(row.get("stored_file.thumbnail_sha256"))
     url = f"{base_url}/{row['id']}"
     return FileView(
         id=row["id"],
@@ -82,8 +86,9 @@ def file_view(row: dict, base_url: str) -> FileView:
         uploaded_at=row["created_at"],
         is_image=is_image,
         download_url=f"{url}/download",
-        thumbnail_url=f"{url}/thumbnail" if is_image else None,
+        thumbnail_url=f"{url}/thumbnail" if has_thumbnail else None,
         shared=bool(row.get("shared")),
+        preview_pending=row.get("stored_file.preview_status") == "pending",
     )
 
 

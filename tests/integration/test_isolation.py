@@ -12,8 +12,9 @@ import pytest
 
 from portal.accounts.tables import ClientUser
 from portal.feedback.tables import FeedbackMessage, FeedbackReply
+from portal.files import previews
 from portal.projects.tables import Task, TaskComment
-from tests.factories import insert, make_client, make_deliverable, make_file, make_invoice, make_staff, make_task
+from tests.factories import DEMO_PDF, insert, make_client, make_deliverable, make_file, make_invoice, make_staff, make_task
 from tests.fixtures import csrf_token, sign_in_client
 
 PORTAL_PREFIX = "/p/{workspace_slug:str}"
@@ -47,11 +48,20 @@ def fill(path: str, ids: dict[str, int | str]) -> str:
     return PARAM.sub(value, path)
 
 
-async def test_carol_gets_404_for_every_url_of_alices_projects(app, http, world, settings):
+async def alices_objects(settings, world) -> dict:
+    """One of each object of alice's project, for the URL parameters of every portal route: a
+    PDF deliverable with its preview made, so that every URL (the preview's too) answers her."""
     ids = {"workspace_slug": "acme", "project_id": world.project_a}
-    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
+    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo",
+                                                     content=DEMO_PDF, filename="logo.pdf"), "number": 1}
     ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
             "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
+    assert await previews.make_pending(settings) == 1
+    return ids
+
+
+async def test_carol_gets_404_for_every_url_of_alices_projects(app, http, world, settings):
+    ids = await alices_objects(settings, world)
     routes = portal_routes_with_ids(app)
     assert routes, "no portal routes found: the route table walk is broken"
     # Alice can open them (GETs), so a 404 for carol is isolation, not a broken URL.
@@ -121,10 +131,7 @@ async def test_internal_data_reaches_no_portal_page(app, http, world, settings):
     await ClientUser.update({ClientUser.active: False}).where(ClientUser.id == removed)
     await sign_in_client(http, world.workspace, world.alice)
     urls = ["/p/acme/", "/p/acme/login"]
-    ids = {"workspace_slug": "acme", "project_id": world.project_a}
-    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
-    ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
-            "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
+    ids = await alices_objects(settings, world)
     urls += [fill(path, ids) for method, path in portal_routes_with_ids(app) if method == "GET"]
     for url in urls:
         for headers in ({}, {"HX-Request": "true"}):
@@ -165,10 +172,7 @@ async def test_work_added_in_the_studio_reaches_no_portal_page(app, http, world,
         assert (await post_form(staff, f"{base}/tasks/{task}/status", {"status": "done"})).status_code == 303
     assert await TaskComment.count().where(TaskComment.task == task) == 1
     await sign_in_client(http, world.workspace, world.alice)
-    ids = {"workspace_slug": "acme", "project_id": world.project_a}
-    ids |= {"deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"), "number": 1}
-    ids |= {"file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
-            "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1")}
+    ids = await alices_objects(settings, world)
     urls = ["/p/acme/"] + [fill(path, ids) for method, path in portal_routes_with_ids(app) if method == "GET"]
     progress = (await http.get(f"/p/acme/projects/{world.project_a}")).text
     assert "Client-visible milestone" in progress  # the page really shows the project's progress
