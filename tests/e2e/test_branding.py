@@ -36,8 +36,10 @@ def test_a_too_light_accent_is_previewed_darker_and_the_portal_stays_readable(pa
     for chosen in ("#f2f2f2", "#ffdd00", "#2952cc", "#7dd3fc", "#00ff88", "#111111", "#ff7a00"):
         in_browser = page.evaluate("c => window.portalAccentShades(c)", chosen)
         expected = accent_shades(chosen)
+        dark = expected.dark
         assert in_browser == {"chosen": chosen, "surface": expected.surface, "text": expected.text,
-                              "ink": expected.ink, "soft": expected.soft}, chosen
+                              "ink": expected.ink, "soft": expected.soft,
+                              "dark": {"surface": dark.surface, "text": dark.text, "ink": dark.ink, "soft": dark.soft}}, chosen
 
     accent = page.get_by_label("Accent colour", exact=True)
     accent.fill("#f2f2f2")
