@@ -63,20 +63,18 @@ def serious_violations(page: Page) -> list[str]:
     ]
 
 
-@SCHEMES
 @pytest.mark.browser_context_args(**PHONE)
-def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, screenshot, scheme):
+def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, screenshot):
     links = demo_links(fresh_db)
-    use_scheme(page, scheme)
     sign_in_with(page, links["alice@northwind.example"])
-    expect_scheme(page, scheme)
     pages = crawl(page, f"{fresh_db.url}/p/demo/")
     assert len(pages) >= 3, pages
     assert check_pages(page, pages, screenshot) == {}
 
 
 def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> dict[str, list[str]]:
-    """Each page at 375 px: axe's serious findings, sideways scrolling, clipped tables, failed requests."""
+    """Each page at 375 px, in light then dark mode (the same page, its colour scheme switched):
+    axe's serious findings, sideways scrolling, clipped tables, failed requests."""
     problems: dict[str, list[str]] = {}
     failed: list[str] = []
     page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
@@ -86,27 +84,29 @@ def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> d
         failed.clear()
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        found = serious_violations(page)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 375:
-            found.append(f"page is {width}px wide at a 375px viewport")
-        found += [f"table {name} clips a column" for name in _clipped_tables(page)]
+        found = []
+        for scheme in ("light", "dark"):
+            use_scheme(page, scheme)
+            expect_scheme(page, scheme)
+            found += [f"{scheme}: {violation}" for violation in serious_violations(page)]
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 375:
+                found.append(f"{scheme}: page is {width}px wide at a 375px viewport")
+            found += [f"{scheme}: table {name} clips a column" for name in _clipped_tables(page)]
+            screenshot(f"{prefix}{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}-{scheme}")
         found += [f"failed: {text}" for text in failed]
         if found:
             problems[url] = found
-        screenshot(f"{prefix}{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}")
+        use_scheme(page, "light")
     return problems
 
 
-@SCHEMES
 @pytest.mark.browser_context_args(**PHONE)
-def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot, scheme):
+def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot):
     links = demo_links(fresh_db)
-    use_scheme(page, scheme)
     page.goto(links["owner@brightline.example"])
     page.get_by_test_id("continue").click()
     expect(page).to_have_url(f"{fresh_db.url}/studio/")
-    expect_scheme(page, scheme)
     pages = crawl(page, f"{fresh_db.url}/studio/", limit=STUDIO_PAGES)
     assert len(pages) >= 20, pages
     assert check_pages(page, pages, screenshot, prefix="studio-") == {}
