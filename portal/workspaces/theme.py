@@ -1,4 +1,5 @@
-"""The portal's accent colour as CSS variables, with a readable text colour on it."""
+"""The portal's accent colour as CSS variables, with a readable text colour on it, for the
+light page and for dark mode (``prefers-color-scheme: dark``)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,33 @@ def accent_surface(accent: str) -> str:
     return colour
 
 
+#: The dark palette's backgrounds (app.css, dark mode: --bg, --surface, --surface-2): there
+#: the accent is lightened until buttons, bars and links stand out from each of them.
+DARK_BACKGROUNDS = ("#111418", "#1b1f24", "#21262c")
+
+
+def dark_surface(accent: str) -> str:
+    """The accent, lightened if needed so that it reaches 3:1 against every dark background and
+    black or white text on it reaches 4.5:1."""
+    colour = accent
+    for _ in range(40):
+        if contrast(colour, text_on(colour)) >= 4.5 and all(contrast(colour, bg) >= 3 for bg in DARK_BACKGROUNDS):
+            return colour
+        colour = _mix(colour, "#ffffff", 0.08)
+    return colour
+
+
+def dark_ink(surface: str, soft: str) -> str:
+    """Links in dark mode: the surface lightened until it reaches 4.5:1 on every dark background
+    and on the dark tint (notices)."""
+    colour = surface
+    for _ in range(20):
+        if all(contrast(colour, bg) >= 4.5 for bg in (*DARK_BACKGROUNDS, soft)):
+            return colour
+        colour = _mix(colour, "#ffffff", 0.12)
+    return colour
+
+
 @dataclass(frozen=True)
 class AccentShades:
     """What the portal makes of a chosen accent (Settings shows it, the theme uses it)."""
@@ -71,26 +99,35 @@ class AccentShades:
     text: str  # text on the surface
     ink: str  # links, outlines
     soft: str  # tints
+    dark: AccentShades | None = None  # the same four for dark mode
 
     @property
     def adjusted(self) -> bool:
         return self.surface != self.chosen
 
+    def css(self) -> str:
+        return f"--accent:{self.surface};--accent-text:{self.text};--accent-ink:{self.ink};--accent-soft:{self.soft};"
+
+
+def _chosen(accent: str) -> str:
+    return accent.lower() if HEX.match(accent or "") else DEFAULT_ACCENT
+
+
+def accent_shades_dark(accent: str) -> AccentShades:
+    chosen = _chosen(accent)
+    surface = dark_surface(chosen)
+    soft = _mix(surface, DARK_BACKGROUNDS[1], 0.8)
+    return AccentShades(chosen, surface, text_on(surface), dark_ink(surface, soft), soft)
+
 
 def accent_shades(accent: str) -> AccentShades:
-    chosen = accent.lower() if HEX.match(accent or "") else DEFAULT_ACCENT
+    chosen = _chosen(accent)
     surface = accent_surface(chosen)
-    return AccentShades(chosen, surface, text_on(surface), accent_for_links(surface), _mix(surface, "#ffffff", 0.88))
+    return AccentShades(chosen, surface, text_on(surface), accent_for_links(surface), _mix(surface, "#ffffff", 0.88),
+                        accent_shades_dark(chosen))
 
 
 def theme_css(site) -> str:
     """CSS custom properties for a workspace (starter plans keep the default accent)."""
     shades = accent_shades(site.accent_color if site.full_branding else DEFAULT_ACCENT)
-    return (
-        ":root{"
-        f"--accent:{shades.surface};"
-        f"--accent-text:{shades.text};"
-        f"--accent-ink:{shades.ink};"
-        f"--accent-soft:{shades.soft};"
-        "}\n"
-    )
+    return f":root{{{shades.css()}}}\n@media screen and (prefers-color-scheme:dark){{:root{{{shades.dark.css()}}}}}\n"

@@ -250,8 +250,10 @@
 
   // Settings -> Client portal: a colour picker beside the accent's text field, and a live
   // preview of the shades the portal will use (the same rules as portal/workspaces/theme.py:
-  // text on the accent reaches 4.5:1, the accent 3:1 on the page, links 4.5:1 on white).
+  // text on the accent reaches 4.5:1, the accent 3:1 on the page, links 4.5:1 on white; in
+  // dark mode the accent is lightened until it does the same on the dark backgrounds).
   var PAGES = ["#ffffff", "#f6f7f9"];
+  var DARK_PAGES = ["#111418", "#1b1f24", "#21262c"];
   function channel(v) { var c = v / 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }
   function luminance(hex) {
     var r = parseInt(hex.substr(1, 2), 16), g = parseInt(hex.substr(3, 2), 16), b = parseInt(hex.substr(5, 2), 16);
@@ -270,16 +272,28 @@
     }
     return out;
   }
+  function reaches(colour, backgrounds, ratio) {
+    return backgrounds.every(function (bg) { return contrast(colour, bg) >= ratio; });
+  }
+  // The colour mixed step by step toward `toward` until ok(colour), at most `steps` times.
+  function until(colour, toward, weight, steps, ok) {
+    for (var i = 0; i < steps && !ok(colour); i++) colour = mix(colour, toward, weight);
+    return colour;
+  }
+  function surfaceOk(pages) {
+    return function (c) { return contrast(c, textOn(c)) >= 4.5 && reaches(c, pages, 3); };
+  }
+  function darkShades(chosen) {
+    var surface = until(chosen, "#ffffff", 0.08, 40, surfaceOk(DARK_PAGES));
+    var soft = mix(surface, DARK_PAGES[1], 0.8);
+    var ink = until(surface, "#ffffff", 0.12, 20, function (c) { return reaches(c, DARK_PAGES.concat([soft]), 4.5); });
+    return { surface: surface, text: textOn(surface), ink: ink, soft: soft };
+  }
   function accentShades(chosen) {
-    var surface = chosen, ink, i;
-    for (i = 0; i < 40; i++) {
-      if (contrast(surface, textOn(surface)) >= 4.5 &&
-          PAGES.every(function (bg) { return contrast(surface, bg) >= 3; })) break;
-      surface = mix(surface, "#000000", 0.08);
-    }
-    ink = surface;
-    for (i = 0; i < 20 && contrast(ink, "#ffffff") < 4.5; i++) ink = mix(ink, "#000000", 0.12);
-    return { chosen: chosen, surface: surface, text: textOn(surface), ink: ink, soft: mix(surface, "#ffffff", 0.88) };
+    var surface = until(chosen, "#000000", 0.08, 40, surfaceOk(PAGES));
+    var ink = until(surface, "#000000", 0.12, 20, function (c) { return contrast(c, "#ffffff") >= 4.5; });
+    return { chosen: chosen, surface: surface, text: textOn(surface), ink: ink, soft: mix(surface, "#ffffff", 0.88),
+             dark: darkShades(chosen) };
   }
   window.portalAccentShades = accentShades;  // the browser test compares these with the server's
   function showAccent(text) {
@@ -291,12 +305,16 @@
     var note = document.querySelector("[data-accent-note]");
     if (picker && picker.value !== value) picker.value = value;
     if (preview) {
-      preview.style.setProperty("--accent", shades.surface);
-      preview.style.setProperty("--accent-text", shades.text);
-      preview.style.setProperty("--accent-ink", shades.ink);
-      preview.style.setProperty("--accent-soft", shades.soft);
       preview.dataset.surface = shades.surface;
       preview.dataset.ink = shades.ink;
+      [[preview.querySelector("[data-accent-light]"), shades], [preview.querySelector("[data-accent-dark]"), shades.dark]]
+        .forEach(function (pair) {
+          if (!pair[0]) return;
+          pair[0].style.setProperty("--accent", pair[1].surface);
+          pair[0].style.setProperty("--accent-text", pair[1].text);
+          pair[0].style.setProperty("--accent-ink", pair[1].ink);
+          pair[0].style.setProperty("--accent-soft", pair[1].soft);
+        });
     }
     if (note) {
       note.hidden = shades.surface === value;

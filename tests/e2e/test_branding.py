@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal.workspaces.theme import accent_shades, contrast
+from portal.workspaces.theme import DARK_BACKGROUNDS, accent_shades, contrast
 from tests.e2e.conftest import demo_links, sign_in_with
 
 pytestmark = pytest.mark.e2e
@@ -36,8 +36,10 @@ def test_a_too_light_accent_is_previewed_darker_and_the_portal_stays_readable(pa
     for chosen in ("#f2f2f2", "#ffdd00", "#2952cc", "#7dd3fc", "#00ff88", "#111111", "#ff7a00"):
         in_browser = page.evaluate("c => window.portalAccentShades(c)", chosen)
         expected = accent_shades(chosen)
+        dark = expected.dark
         assert in_browser == {"chosen": chosen, "surface": expected.surface, "text": expected.text,
-                              "ink": expected.ink, "soft": expected.soft}, chosen
+                              "ink": expected.ink, "soft": expected.soft,
+                              "dark": {"surface": dark.surface, "text": dark.text, "ink": dark.ink, "soft": dark.soft}}, chosen
 
     accent = page.get_by_label("Accent colour", exact=True)
     accent.fill("#f2f2f2")
@@ -49,6 +51,14 @@ def test_a_too_light_accent_is_previewed_darker_and_the_portal_stays_readable(pa
     assert contrast(button, "#f6f7f9") >= 3
     assert contrast(colour(page, "[data-testid=preview-button]", "color"), button) >= 4.5
     assert contrast(colour(page, "[data-testid=preview-link]", "color"), "#f6f7f9") >= 4.5
+    # The dark-mode preview beside it: the accent there is lightened until it stands out on the dark page.
+    accent.fill("#111111")
+    dark = accent_shades("#111111").dark
+    r, g, b = (int(dark.surface[i:i + 2], 16) for i in (1, 3, 5))
+    expect(page.get_by_test_id("preview-button-dark")).to_have_css("background-color", f"rgb({r}, {g}, {b})")
+    assert all(contrast(dark.surface, background) >= 3 for background in DARK_BACKGROUNDS)
+    assert contrast(colour(page, "[data-testid=preview-link-dark]", "color"), "#111418") >= 4.5
+    accent.fill("#f2f2f2")
     screenshot("accent-preview-375")
     page.get_by_test_id("save-settings").click()
     expect(page).to_have_url(re.compile(r"/studio/settings/portal\?notice=saved$"))  # saved, the page loaded again

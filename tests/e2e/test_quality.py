@@ -1,7 +1,7 @@
 """The quality bar of every portal page: accessible (axe), and right at 375 px wide.
 
 The test crawls the portal as alice from the home page, so every page a client can
-reach is checked, including tabs and detail pages added later.
+reach is checked, including tabs and detail pages added later, in light and dark mode.
 """
 
 from __future__ import annotations
@@ -13,13 +13,26 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import demo_links, sign_in_with
+from portal.workspaces.theme import contrast
+from tests.e2e.conftest import demo_links, run_db, sign_in_with
 
 pytestmark = pytest.mark.e2e
 
 SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere|preview)(/|$|\?)|/print$")
 MAX_PAGES = 40
 STUDIO_PAGES = 60
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
+SCHEMES = pytest.mark.parametrize("scheme", ["light", "dark"])
+PAGE_BACKGROUND = {"light": "rgb(246, 247, 249)", "dark": "rgb(17, 20, 24)"}  # app.css --bg
+
+
+def use_scheme(page: Page, scheme: str) -> None:
+    """The system's colour scheme for the rest of the test; checked on the next page shown."""
+    page.emulate_media(color_scheme=scheme)
+
+
+def expect_scheme(page: Page, scheme: str) -> None:
+    expect(page.locator("body")).to_have_css("background-color", PAGE_BACKGROUND[scheme])
 
 
 def crawl(page: Page, start: str, limit: int = MAX_PAGES) -> list[str]:
@@ -50,7 +63,7 @@ def serious_violations(page: Page) -> list[str]:
     ]
 
 
-@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+@pytest.mark.browser_context_args(**PHONE)
 def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, screenshot):
     links = demo_links(fresh_db)
     sign_in_with(page, links["alice@northwind.example"])
@@ -60,7 +73,8 @@ def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, 
 
 
 def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> dict[str, list[str]]:
-    """Each page at 375 px: axe's serious findings, sideways scrolling, clipped tables, failed requests."""
+    """Each page at 375 px, in light then dark mode (the same page, its colour scheme switched):
+    axe's serious findings, sideways scrolling, clipped tables, failed requests."""
     problems: dict[str, list[str]] = {}
     failed: list[str] = []
     page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
@@ -70,19 +84,24 @@ def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> d
         failed.clear()
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        found = serious_violations(page)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 375:
-            found.append(f"page is {width}px wide at a 375px viewport")
-        found += [f"table {name} clips a column" for name in _clipped_tables(page)]
+        found = []
+        for scheme in ("light", "dark"):
+            use_scheme(page, scheme)
+            expect_scheme(page, scheme)
+            found += [f"{scheme}: {violation}" for violation in serious_violations(page)]
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 375:
+                found.append(f"{scheme}: page is {width}px wide at a 375px viewport")
+            found += [f"{scheme}: table {name} clips a column" for name in _clipped_tables(page)]
+            screenshot(f"{prefix}{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}-{scheme}")
         found += [f"failed: {text}" for text in failed]
         if found:
             problems[url] = found
-        screenshot(f"{prefix}{number:02d}-{urlsplit(url).path.strip('/').replace('/', '_') or 'home'}")
+        use_scheme(page, "light")
     return problems
 
 
-@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+@pytest.mark.browser_context_args(**PHONE)
 def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot):
     links = demo_links(fresh_db)
     page.goto(links["owner@brightline.example"])
@@ -93,10 +112,13 @@ def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, 
     assert check_pages(page, pages, screenshot, prefix="studio-") == {}
 
 
-def test_sign_in_pages_are_accessible(page: Page, fresh_db):
+@SCHEMES
+def test_sign_in_pages_are_accessible(page: Page, fresh_db, scheme):
     fresh_db.cli("demo")
+    use_scheme(page, scheme)
     for url in ("/p/demo/login", "/studio/login"):
         page.goto(fresh_db.url + url)
+        expect_scheme(page, scheme)
         assert serious_violations(page) == [], url
     page.get_by_label("Work email").fill("nobody@example.com")
     page.get_by_test_id("send-link").click()
@@ -111,7 +133,7 @@ def _clipped_tables(page: Page) -> list[str]:
         ".map(t => t.dataset.testid || t.className)")
 
 
-@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+@pytest.mark.browser_context_args(**PHONE)
 def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Page, fresh_db, screenshot):
     links = demo_links(fresh_db)
     # A sign-in link for alice, asked for on the portal's form, lands in the outbox.
@@ -147,13 +169,16 @@ def test_the_team_and_emails_pages_fit_a_phone_and_hide_personal_links(page: Pag
     assert failed == []  # no failed request (the favicon included) and no console error
 
 
-@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
-def test_a_portal_404_is_branded_and_leads_home(page: Page, fresh_db, screenshot):
+@SCHEMES
+@pytest.mark.browser_context_args(**PHONE)
+def test_a_portal_404_is_branded_and_leads_home(page: Page, fresh_db, screenshot, scheme):
     links = demo_links(fresh_db)
+    use_scheme(page, scheme)
     sign_in_with(page, links["alice@northwind.example"])
     response = page.goto(f"{fresh_db.url}/p/demo/projects/999999")
     assert response is not None and response.status == 404
     expect(page.get_by_test_id("portal-header")).to_be_visible()
+    expect_scheme(page, scheme)
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     screenshot("portal-404-375")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -162,7 +187,7 @@ def test_a_portal_404_is_branded_and_leads_home(page: Page, fresh_db, screenshot
     expect(page).to_have_url(f"{fresh_db.url}/p/demo/")
 
 
-@pytest.mark.browser_context_args(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+@pytest.mark.browser_context_args(**PHONE)
 def test_a_tab_strip_that_scrolls_says_so_and_shows_the_current_tab(page: Page, fresh_db):
     links = demo_links(fresh_db)
     sign_in_with(page, links["alice@northwind.example"])
@@ -176,3 +201,59 @@ def test_a_tab_strip_that_scrolls_says_so_and_shows_the_current_tab(page: Page, 
     assert box and strip and box["x"] >= strip["x"] and box["x"] + box["width"] <= strip["x"] + strip["width"] + 1
     page.set_viewport_size({"width": 1280, "height": 800})
     expect(tabs).not_to_have_class(re.compile(r"has-more"))  # everything fits: no fade
+
+
+def set_accent(accent: str) -> None:
+    async def work():
+        from portal.workspaces.tables import Workspace
+
+        await Workspace.update({Workspace.accent_color: accent}).where(Workspace.slug == "demo")
+
+    run_db(work)
+
+
+def _hex(css_colour: str) -> str:
+    r, g, b = (int(float(x)) for x in re.findall(r"[\d.]+", css_colour)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+# What an element is drawn in, and the first opaque background behind it (its own or an ancestor's).
+COLOURS = """(e, prop) => {
+  let back = e.parentElement;
+  while (back && getComputedStyle(back).backgroundColor.replace(/ /g, "").match(/rgba\\(.*,0\\)$|^transparent$/))
+    back = back.parentElement;
+  return [getComputedStyle(e)[prop], getComputedStyle(back || document.body).backgroundColor,
+          getComputedStyle(document.body).backgroundColor];
+}"""
+
+
+def stands_out(page: Page, selector: str, prop: str) -> tuple[str, float, float]:
+    """An element's colour and its contrast with the background behind it and with the page."""
+    colour, behind, body = (_hex(c) for c in page.locator(selector).first.evaluate(COLOURS, prop))
+    return colour, contrast(colour, behind), contrast(colour, body)
+
+
+@pytest.mark.parametrize("accent", ["#f2f2f2", "#111111"])
+@pytest.mark.browser_context_args(**PHONE, color_scheme="dark")
+def test_a_low_contrast_accent_still_stands_out_in_dark_mode(page: Page, fresh_db, screenshot, accent):
+    """In dark mode the bars, the Approve button and the links in the workspace's accent reach
+    3:1 (4.5:1 for links and for the text on the button) against what is behind them."""
+    links = demo_links(fresh_db)
+    set_accent(accent)
+    sign_in_with(page, links["alice@northwind.example"])
+    expect_scheme(page, "dark")
+    bar, on_card, on_page = stands_out(page, ".progress__bar", "color")
+    assert on_card >= 3 and on_page >= 3, (bar, on_card, on_page)
+    screenshot("home")
+    page.get_by_role("link", name=re.compile("Website redesign")).click()
+    page.get_by_test_id("project-tabs").get_by_role("link", name="Deliverables").click()
+    page.locator("a[href*='/deliverables/']").filter(has_text=re.compile("Homepage")).first.click()
+    approve = ".button--primary"
+    expect(page.locator(approve).first).to_be_visible()
+    surface, behind, on_page = stands_out(page, approve, "backgroundColor")
+    assert behind >= 3 and on_page >= 3, (surface, behind, on_page)
+    text = _hex(page.locator(approve).first.evaluate("e => getComputedStyle(e).color"))
+    assert contrast(text, surface) >= 4.5, (text, surface)
+    link, behind, on_page = stands_out(page, "main a[href]:not(.button, .tabs__tab, .breadcrumbs a)", "color")
+    assert behind >= 4.5 and on_page >= 4.5, (link, behind, on_page)
+    screenshot("deliverable")
