@@ -471,7 +471,7 @@ class _DemoBuilder:
         for client, project_name, subject, body, days in FEEDBACK:
             project = self.projects[project_name]
             task = await _add(Task(
-                workspace=self.workspace_id, project=project.id, kind="inbox", title=f"Feedback: {subject}",
+                workspace=self.workspace_id, project=project.id, kind="inbox", title=subject,
                 details=body, status="todo", assignee=project.lead, created_at=self.at(days),
             ))
             await _add(FeedbackMessage(

@@ -58,7 +58,7 @@ class AccessRow:
 
 async def staff_project(staff: Principal, project_id: int) -> dict:
     """The project if it belongs to the staff member's workspace; otherwise 404."""
-    row = await Project.select(Project.id, Project.name, Project.organisation, Project.organisation.name.as_alias("client")).where(
+    row = await Project.select(Project.id, Project.name, Project.status, Project.organisation, Project.organisation.name.as_alias("client")).where(
         Project.id == project_id, Project.workspace == staff.workspace_id
     ).first()
     if row is None:

@@ -342,7 +342,7 @@ async def save_instructions(staff: Principal, raw: str, *, request: Request | No
 
 async def staff_project(staff: Principal, project_id: int) -> dict:
     """A project of the staff member's workspace, or 404."""
-    row = await Project.select(Project.id, Project.name, Project.organisation.name.as_alias("client")).where(
+    row = await Project.select(Project.id, Project.name, Project.status, Project.organisation.name.as_alias("client")).where(
         (Project.id == project_id) & (Project.workspace == staff.workspace_id)
     ).first()
     if row is None:

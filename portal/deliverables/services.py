@@ -333,7 +333,7 @@ MAX_TEXT = 5000
 async def staff_project(staff: Principal, project_id: int) -> dict:
     """A project of the staff member's workspace, or 404."""
     row = await Project.select(
-        Project.id, Project.name, Project.lead, Project.organisation.name.as_alias("client")
+        Project.id, Project.name, Project.status, Project.lead, Project.organisation.name.as_alias("client")
     ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
     if row is None:
         raise NotFound()

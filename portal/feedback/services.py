@@ -145,7 +145,7 @@ async def _items(staff: Principal, tasks: list[dict]) -> list[InboxItem]:
         return []
     ids = [t["id"] for t in tasks]
     rows = await FeedbackMessage.select(
-        FeedbackMessage.id, FeedbackMessage.task, FeedbackMessage.author_email,
+        FeedbackMessage.id, FeedbackMessage.task, FeedbackMessage.author_email, FeedbackMessage.subject,
         FeedbackMessage.client_user.name.as_alias("client_name"),
     ).where(FeedbackMessage.task.is_in(ids) & (FeedbackMessage.workspace == staff.workspace_id))
     messages = {row["task"]: row for row in rows}
@@ -212,9 +212,9 @@ async def inbox_task(staff: Principal, task_id: int) -> InboxItem:
 
 
 async def project_feedback(staff: Principal, project_id: int) -> tuple[dict, list[InboxItem]]:
-    """A project of the workspace (id, name, client) and all its feedback tasks, open first; 404 outside."""
+    """A project of the workspace (id, name, status, client) and all its feedback tasks, open first; 404 outside."""
     project = await Project.select(
-        Project.id, Project.name, Project.organisation.name.as_alias("client"),
+        Project.id, Project.name, Project.status, Project.organisation.name.as_alias("client"),
     ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
     if project is None:
         raise NotFound()

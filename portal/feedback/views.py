@@ -52,10 +52,14 @@ class MessageView:
 
 @dataclass(frozen=True)
 class InboxItem:
-    """An inbox task for staff, with the client message that created it (if any)."""
+    """An inbox task for staff, with the client message that created it (if any).
+
+    Every item is titled the same way, "<kind>: <subject>" (``title``); the client, their
+    organisation and the project are its meta line.
+    """
 
     id: int
-    title: str
+    subject: str
     message: str
     status: str
     status_label: str
@@ -69,6 +73,12 @@ class InboxItem:
     assignee_id: int | None = None
     assignee_name: str = ""
     replies: tuple[ReplyView, ...] = ()
+
+    kind: str = "Feedback"
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind}: {self.subject}"
 
     @property
     def open(self) -> bool:
@@ -86,10 +96,15 @@ def message_view(row: dict, replies: list[dict] | None = None) -> MessageView:
                        tuple(reply_view(r) for r in replies or ()))
 
 
+def _subject(task: dict, message: dict | None) -> str:
+    """What the item is about: the client's own subject, else (no message) the task's title."""
+    return (message or {}).get("subject") or task["title"]
+
+
 def inbox_item(task: dict, message: dict | None, replies: list[dict] | None = None) -> InboxItem:
     return InboxItem(
         id=task["id"],
-        title=task["title"],
+        subject=_subject(task, message),
         message=task["details"],
         status=task["status"],
         status_label=INBOX_STATUSES.get(task["status"], task["status"].replace("_", " ").capitalize()),

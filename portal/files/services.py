@@ -161,9 +161,9 @@ async def _audit_download(request: Request, actor: Principal, project_id: int, b
 
 
 async def studio_project(staff: Principal, project_id: int) -> dict:
-    """A project of the staff member's workspace (id, name, client), or 404."""
+    """A project of the staff member's workspace (id, name, status, client), or 404."""
     row = await Project.select(
-        Project.id, Project.name, Project.organisation.name.as_alias("client"),
+        Project.id, Project.name, Project.status, Project.organisation.name.as_alias("client"),
     ).where((Project.id == project_id) & (Project.workspace == staff.workspace_id)).first()
     if row is None:
         raise NotFound()

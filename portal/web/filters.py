@@ -8,9 +8,10 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from portal.formats import money
+from portal.projects.views import status_label as project_status
 from portal.settings import Settings
 
-STATIC_VERSION = "4"
+STATIC_VERSION = "5"
 HTMX = "js/htmx-2.0.11.min.js"
 
 
@@ -34,7 +35,7 @@ def paragraphs(text: str) -> Markup:
 
 
 def install(env: Environment, settings: Settings) -> None:
-    env.filters.update(date=date, days_left=days_left, money=money, paragraphs=paragraphs)
+    env.filters.update(date=date, days_left=days_left, money=money, paragraphs=paragraphs, project_status=project_status)
     env.globals.update(
         htmx_path=f"/static/{HTMX}",
         static_version=STATIC_VERSION,

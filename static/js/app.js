@@ -338,3 +338,42 @@
   document.addEventListener("DOMContentLoaded", enhanceAccent);
   document.addEventListener("htmx:load", enhanceAccent);
 })();
+
+// File inputs in a drop zone ([data-file-drop]): the line under the input names the chosen or
+// dropped files (the input itself stays native: keyboard, screen readers and no-JavaScript work).
+(function () {
+  function size(bytes) {
+    if (bytes < 1024) return bytes + " bytes";
+    if (bytes < 1024 * 1024) return Math.round(bytes / 1024) + " KB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+  function describe(zone) {
+    var input = zone.querySelector("input[type=file]");
+    var line = zone.querySelector("[data-file-chosen]");
+    if (!input || !line) return;
+    if (!line.dataset.empty) line.dataset.empty = line.textContent;
+    var files = Array.prototype.slice.call(input.files || []);
+    zone.classList.toggle("has-files", files.length > 0);
+    line.textContent = files.length === 0 ? line.dataset.empty
+      : (files.length === 1 ? "Chosen: " : files.length + " files chosen: ")
+        + files.map(function (f) { return f.name + " (" + size(f.size) + ")"; }).join(", ");
+  }
+  function enhance(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-file-drop]").forEach(function (zone) {
+      if (zone.dataset.enhanced) return;
+      zone.dataset.enhanced = "1";
+      var input = zone.querySelector("input[type=file]");
+      if (!input) return;
+      input.addEventListener("change", function () { describe(zone); });
+      ["dragenter", "dragover"].forEach(function (type) {
+        zone.addEventListener(type, function () { zone.classList.add("is-dragover"); });
+      });
+      ["dragleave", "drop"].forEach(function (type) {
+        zone.addEventListener(type, function () { zone.classList.remove("is-dragover"); });
+      });
+      describe(zone);  // a page restored from the back/forward cache keeps its chosen files
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+})();

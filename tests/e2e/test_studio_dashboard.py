@@ -78,7 +78,7 @@ def check(browser: Browser, live_server, *, javascript: bool, width: int) -> Non
         accessible(owner)
     shot(owner, f"dashboard-{label}")
     recent.get_by_role("link").click()
-    expect(owner.get_by_role("heading", level=1)).to_contain_text("Homepage mockup")
+    expect(owner.get_by_test_id("deliverable-title")).to_contain_text("Homepage mockup")
 
     # The Activity page lists it too, filterable to clients only.
     owner.get_by_role("navigation", name="Studio").get_by_role("link", name="Activity").click()
@@ -115,7 +115,8 @@ def check(browser: Browser, live_server, *, javascript: bool, width: int) -> Non
 
     # The project's Feedback tab in the studio.
     owner.get_by_role("link", name="Website redesign").first.click()
-    expect(owner.get_by_role("heading", level=1)).to_contain_text("Feedback: Website redesign")
+    expect(owner.get_by_role("heading", level=1)).to_have_text("Website redesign")
+    expect(owner.get_by_role("navigation", name="Project sections").locator("[aria-current=page]")).to_have_text("Feedback")
     expect(owner.get_by_test_id("inbox-item")).to_contain_text("1 reply")
     fits(owner, width)
     shot(owner, f"project-feedback-{label}")

@@ -193,7 +193,8 @@ async def test_the_inbox_filters(app, http, world):
     await post_form(http, f"/studio/inbox/{b}/status", {"status": "in_progress"})
 
     def titles(html: str) -> list[str]:
-        return re.findall(r'<strong><a href="/studio/inbox/\d+">([^<]+)</a></strong>', html)
+        return [t.removeprefix("Feedback: ") for t in
+                re.findall(r'data-testid="inbox-title"><a href="/studio/inbox/\d+">([^<]+)</a>', html)]
 
     assert titles((await http.get("/studio/inbox")).text) == ["Charlie", "Bravo"]
     assert titles((await http.get("/studio/inbox?status=done")).text) == ["Alpha"]
