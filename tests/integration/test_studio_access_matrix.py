@@ -21,12 +21,13 @@ import pytest
 from piccolo.conf.apps import Finder
 
 from portal.accounts.tables import StaffMember
+from portal.files import previews
 from portal.files.storage import store_bytes
 from portal.mail.tables import OutboxMessage
 from portal.projects.tables import Milestone, Task
 from portal.web.sites import STUDIO_ROUTES
 from portal.workspaces.tables import Workspace
-from tests.factories import PNG_1X1, insert, make_deliverable, make_file, make_invoice, make_staff, make_workspace
+from tests.factories import DEMO_PDF, PNG_1X1, insert, make_deliverable, make_file, make_invoice, make_staff, make_workspace
 from tests.fixtures import post_form, sign_in_client, sign_in_staff
 
 PARAM = re.compile(r"\{(\w+):\w+\}")
@@ -90,9 +91,13 @@ async def object_ids(settings, world) -> dict[str, int]:
     logo = await store_bytes(settings, world.workspace, PNG_1X1, "image/png")  # the portal logo route has one to serve
     await Workspace.update({Workspace.portal_logo_sha256: logo.sha256, Workspace.portal_logo_type: "image/png"}).where(
         Workspace.id == world.workspace)
+    # A PDF deliverable whose preview is made: its preview route has one to serve.
+    deliverable = await make_deliverable(settings, world.workspace, world.project_a, "Logo", content=DEMO_PDF,
+                                         filename="logo.pdf")
+    assert await previews.make_pending(settings) == 1
     return {
         "project_id": world.project_a,
-        "deliverable_id": await make_deliverable(settings, world.workspace, world.project_a, "Logo"),
+        "deliverable_id": deliverable,
         "number": 1,
         "file_id": await make_file(settings, world.workspace, world.project_a, "Brief.png"),
         "invoice_id": await make_invoice(world.workspace, world.project_a, "INV-1", status="draft"),
