@@ -1,4 +1,4 @@
-"""The `portal` command: serve, migrate, demo data, login links, workspaces."""
+"""The `portal` command: serve, migrate, demo data, login links, workspaces, backups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from portal.errors import DomainError, Invalid
 from portal.settings import Settings, SettingsError
@@ -160,6 +161,46 @@ def cmd_stripe_reconcile(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{slug}: {summary}")
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import backup
+
+    try:
+        archive = backup.backup(settings, Path(args.to) if args.to else None)
+    except backup.BackupError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    manifest = backup.read_manifest(archive)
+    print(f"backup written: {archive} ({archive.stat().st_size / 2**20:.1f} MB, {len(manifest['blobs'])} files,"
+          f" {sum(manifest['counts'].values())} rows)")
+    for old in backup.prune(archive.parent, settings.backup_keep):
+        print(f"removed the older {old.name} (PORTAL_BACKUP_KEEP={settings.backup_keep})")
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import backup
+
+    try:
+        manifest = backup.restore(settings, Path(args.archive), force=args.force)
+    except backup.BackupError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"restored the backup of {manifest['created_at']}: {sum(manifest['counts'].values())} rows,"
+          f" {len(manifest['blobs'])} files")
+    cmd_migrate(settings, args)  # an archive of an older release is brought up to date
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import backup
+
+    report = backup.check(settings)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    for orphan in report.orphans:
+        print(f"orphan (on disk, referenced by nothing): {orphan}")
+    print(f"{report.blobs} referenced files checked: "
+          + ("no problem found" if not report.problems else f"{len(report.problems)} problem(s)"))
+    if report.problems:
+        raise SystemExit(1)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Self-hosted client portal for agencies.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,6 +248,16 @@ def parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--workspace", metavar="SLUG", help="one workspace (default: every one with Stripe keys)")
     reconcile.add_argument("--since", type=int, default=3, metavar="DAYS", help="look back this many days (default 3)")
     reconcile.set_defaults(func=cmd_stripe_reconcile)
+
+    back = sub.add_parser("backup", help="archive the database and the uploaded files, while the server runs")
+    back.add_argument("--to", metavar="DIR", help="directory of the archive (default: PORTAL_BACKUP_DIR)")
+    back.set_defaults(func=cmd_backup)
+    rest = sub.add_parser("restore", help="restore an archive of `portal backup` into an empty installation")
+    rest.add_argument("archive")
+    rest.add_argument("--force", action="store_true", help="restore over a data dir or database that is not empty")
+    rest.set_defaults(func=cmd_restore)
+    sub.add_parser("check", help="verify the database and that every uploaded file is there, intact").set_defaults(
+        func=cmd_check)
     return p
 
 

@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, "Database. Default: SQLite file `portal.sqlite3` in the data dir; `postgresql://user:pass@host/db` selects PostgreSQL."),
     Setting("PORTAL_SECRET_KEY", None, "Secret for signing (CSRF). If unset, one is generated once and kept in `<data dir>/secret_key` (mode 0600)."),
     Setting("PORTAL_SECRET_KEY_FILE", None, "Path of a file holding the secret key (container secrets); wins over PORTAL_SECRET_KEY."),
+    Setting("PORTAL_BACKUP_DIR", None, "Where `portal backup` writes its archives. Default: `<data dir>/backups`."),
+    Setting("PORTAL_BACKUP_KEEP", "7", "How many archives `portal backup` keeps in the backup dir (older ones are removed after a new one is written; 1-1000)."),
     Setting("PORTAL_ENV", "development", "`development` or `production`. Production refuses an http base URL other than localhost."),
     Setting("PORTAL_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
     Setting("PORTAL_WORKERS", "0", "Server worker processes for `portal serve`; 0 means one per CPU core."),
@@ -96,6 +98,8 @@ class Settings:
     max_image_pixels: int = 40_000_000
     hsts_seconds: int = 31_536_000
     stripe_api_base: str = "https://api.stripe.com"
+    backup_dir: Path | None = None
+    backup_keep: int = 7
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -188,6 +192,8 @@ class Settings:
             max_image_pixels=_int_in("PORTAL_MAX_IMAGE_PIXELS", get("PORTAL_MAX_IMAGE_PIXELS"), 10_000, 1_000_000_000),
             hsts_seconds=_int_in("PORTAL_HSTS_SECONDS", get("PORTAL_HSTS_SECONDS"), 0, 63_072_000),
             stripe_api_base=_http_url("PORTAL_STRIPE_API_BASE", get("PORTAL_STRIPE_API_BASE")).rstrip("/"),
+            backup_dir=Path(get("PORTAL_BACKUP_DIR") or data_dir / "backups").expanduser().resolve(),
+            backup_keep=_int_in("PORTAL_BACKUP_KEEP", get("PORTAL_BACKUP_KEEP"), 1, 1000),
         )
 
 

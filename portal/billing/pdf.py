@@ -20,9 +20,6 @@ import re
 import threading
 from pathlib import Path
 
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher
-
 STATIC = Path(__file__).resolve().parents[2] / "static"
 MEDIA_TYPE = "application/pdf"
 _RENDERING = threading.BoundedSemaphore(1)
@@ -31,13 +28,22 @@ _RENDERING = threading.BoundedSemaphore(1)
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 
-_FETCHER = URLFetcher(allowed_protocols=("data",))  # every other URL is refused
+# WeasyPrint is imported at the first PDF (a second of start-up every process would pay).
 
 
 @functools.cache
-def _app_stylesheet() -> CSS:
+def _fetcher():
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=("data",))  # every other URL is refused
+
+
+@functools.cache
+def _app_stylesheet():
     """The app's stylesheet, parsed once per process (most of a small invoice's render time)."""
-    return CSS(string=(STATIC / "css" / "app.css").read_text(encoding="utf-8"), url_fetcher=_FETCHER)
+    from weasyprint import CSS
+
+    return CSS(string=(STATIC / "css" / "app.css").read_text(encoding="utf-8"), url_fetcher=_fetcher())
 
 
 def data_uri(data: bytes, content_type: str) -> str:
@@ -51,9 +57,11 @@ def filename(number: str) -> str:
 
 
 def _render(html: str, stylesheets: tuple[str, ...]) -> bytes:
+    from weasyprint import CSS, HTML
+
     with _RENDERING:
-        extra = [CSS(string=css, url_fetcher=_FETCHER) for css in stylesheets]
-        document = HTML(string=html, base_url="about:blank", url_fetcher=_FETCHER)
+        extra = [CSS(string=css, url_fetcher=_fetcher()) for css in stylesheets]
+        document = HTML(string=html, base_url="about:blank", url_fetcher=_fetcher())
         return document.write_pdf(stylesheets=[_app_stylesheet(), *extra])
 
 
