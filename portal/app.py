@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,11 +83,21 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         except Exception:  # never let it hold up the mail of this round
             logging.getLogger("portal.payments").exception("daily Stripe reconciliation failed")
 
+    async def scheduled_backup() -> None:
+        from portal import backup
+
+        try:
+            if archive := await asyncio.to_thread(backup.scheduled, settings):
+                logging.getLogger("portal.backup").info("scheduled backup written: %s", archive)
+        except Exception:  # a full disk must not stop the mail
+            logging.getLogger("portal.backup").exception("scheduled backup failed")
+
     # Sign-in forms only store a request; this process's worker loop turns it into an email,
     # and makes the previews of uploaded PDFs and videos.
-    # Its housekeeping also runs the daily Stripe reconciliation (one process per workspace).
+    # Its housekeeping also runs the daily Stripe reconciliation (one process per workspace) and
+    # the scheduled backup (one process per installation).
     mail_worker = OutboxWorker(settings, jobs=[process_sign_in_requests, make_previews],
-                               housekeeping=[prune_sign_in_requests, reconcile_payments])
+                               housekeeping=[prune_sign_in_requests, reconcile_payments, scheduled_backup])
     mail_worker.start()
     try:
         yield

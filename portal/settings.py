@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SECRET_KEY", None, "Secret for signing (CSRF). If unset, one is generated once and kept in `<data dir>/secret_key` (mode 0600)."),
     Setting("PORTAL_SECRET_KEY_FILE", None, "Path of a file holding the secret key (container secrets); wins over PORTAL_SECRET_KEY."),
     Setting("PORTAL_BACKUP_DIR", None, "Where `portal backup` writes its archives. Default: `<data dir>/backups`."),
+    Setting("PORTAL_BACKUP_HOURS", "24", "The server makes a backup (as `portal backup` does) when the newest archive is this many hours old; 0 turns scheduled backups off."),
     Setting("PORTAL_BACKUP_KEEP", "7", "How many archives `portal backup` keeps in the backup dir (older ones are removed after a new one is written; 1-1000)."),
     Setting("PORTAL_ENV", "development", "`development` or `production`. Production refuses an http base URL other than localhost."),
     Setting("PORTAL_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
@@ -100,6 +101,7 @@ class Settings:
     stripe_api_base: str = "https://api.stripe.com"
     backup_dir: Path | None = None
     backup_keep: int = 7
+    backup_hours: int = 24
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -194,6 +196,7 @@ class Settings:
             stripe_api_base=_http_url("PORTAL_STRIPE_API_BASE", get("PORTAL_STRIPE_API_BASE")).rstrip("/"),
             backup_dir=Path(get("PORTAL_BACKUP_DIR") or data_dir / "backups").expanduser().resolve(),
             backup_keep=_int_in("PORTAL_BACKUP_KEEP", get("PORTAL_BACKUP_KEEP"), 1, 1000),
+            backup_hours=_int_in("PORTAL_BACKUP_HOURS", get("PORTAL_BACKUP_HOURS"), 0, 8760),
         )
 
 

@@ -28,6 +28,7 @@ TEST_ENV = {
     "PORTAL_ENV": "development",
     "PORTAL_BASE_URL": "http://127.0.0.1:8000",
     "PORTAL_LOG_LEVEL": "WARNING",
+    "PORTAL_BACKUP_HOURS": "0",  # the tests that want scheduled backups turn them on
 }
 os.environ.update(TEST_ENV)
 

@@ -6,6 +6,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from portal import backup
 from portal.accounts.sessions import Principal
 from portal.audit import services
 from portal.audit.views import ACTORS, kind_options
@@ -24,6 +25,10 @@ async def dashboard(request: Request, staff: NamedDependency[Principal]) -> Temp
     context = {"staff": staff, "workspace": await workspaces.studio_header(staff.workspace_id),
                "projects": overview.projects, "organisations": overview.organisations,
                "dashboard": await services.dashboard(staff, _routes(request))}
+    if staff.role == "owner":  # the installation's backups: the owners' concern
+        settings = request.app.state.settings
+        context |= {"last_backup": backup.latest(settings.backup_dir), "backup_hours": settings.backup_hours,
+                    "shows_backup": True}
     return page(request, "studio/dashboard.html", context)
 
 

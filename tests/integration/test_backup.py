@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import os
@@ -23,7 +24,7 @@ from portal import backup, clock
 from portal.files.storage import blob_path
 from portal.projects.tables import Milestone
 from tests.conftest import IS_POSTGRES, TEST_ENV
-from tests.factories import DEMO_PDF, PNG_1X1, make_deliverable, make_file, make_invoice
+from tests.factories import DEMO_PDF, PNG_1X1, make_deliverable, make_file, make_invoice, make_staff
 from tests.fixtures import post_form, sign_in_client, sign_in_staff
 from tests.servers import ROOT, start_server
 
@@ -202,3 +203,40 @@ def test_old_archives_beyond_the_number_kept_are_removed(tmp_path):
     assert [p.name for p in removed] == ["portal-backup-20261201T000000Z.tar"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "portal-backup-20261202T000000Z.tar", "portal-backup-20261203T000000Z.tar", "unrelated.tar"]
+
+
+def test_the_scheduled_backup_runs_when_the_newest_archive_is_old_and_once_at_a_time(settings, tmp_path):
+    hourly = dataclasses.replace(settings, backup_dir=tmp_path / "scheduled", backup_hours=1, backup_keep=2)
+    first = backup.scheduled(hourly)
+    assert first is not None and backup.read_manifest(first)["format"] == backup.FORMAT
+    assert backup.scheduled(hourly) is None  # the newest is not an hour old
+    assert backup.scheduled(dataclasses.replace(hourly, backup_hours=0)) is None  # off
+    # Another process holding the lock: this one leaves it to them.
+    with (hourly.backup_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = hourly.backup_dir / "portal-backup-20200101T000000Z.tar"
+        first.rename(old)
+        assert backup.scheduled(hourly) is None
+    second = backup.scheduled(hourly)  # now due: the newest is from 2020
+    assert second is not None and sorted(p.name for p in hourly.backup_dir.glob("*.tar")) == [old.name, second.name]
+
+
+async def test_the_server_backs_up_on_its_own_and_the_owner_sees_when(app, http, settings, world, tmp_path):
+    directory = tmp_path / "server-backups"
+    with start_server("backups", {"PORTAL_BACKUP_HOURS": "24", "PORTAL_BACKUP_DIR": str(directory)}):
+        for _ in range(100):
+            if backup.latest(directory):
+                break
+            await asyncio.sleep(0.1)
+    last = backup.latest(directory)
+    assert last is not None and last.kept == 1
+
+    app.state.settings = dataclasses.replace(settings, backup_dir=directory)  # this app reads that dir
+    await sign_in_staff(http, world.workspace, world.staff)
+    line = (await http.get("/studio/")).text
+    assert 'data-testid="last-backup"' in line and f"{last.created_at:%-d %b %Y, %H:%M} UTC" in line
+    assert "Scheduled backups are off" in line  # this app's own setting (the tests turn them off)
+    http.cookies.clear()
+    member = await make_staff(world.workspace, "mia@acme.example", role="member")
+    await sign_in_staff(http, world.workspace, member)
+    assert 'data-testid="last-backup"' not in (await http.get("/studio/")).text

@@ -20,6 +20,7 @@ forced), checking every blob's hash on the way in; ``check`` verifies a data dir
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -32,16 +33,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from portal.backup import queries
 from portal.files.storage import blob_path
 from portal.settings import Settings
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 SECRET_KEY_FILE = "secret_key"
-#: Columns that name blobs (``data/blobs/<aa>/<sha256>``).
-BLOB_COLUMNS = (
-    ("stored_file", "sha256"), ("stored_file", "thumbnail_sha256"), ("workspace", "portal_logo_sha256"),
-)
 _CHUNK = 1024 * 1024
 
 
@@ -81,23 +79,16 @@ def _sha256_of(path: Path) -> str:
 # rows through a callable), so that both engines give the same manifest.
 
 
-def _tables_sql(engine: str) -> str:
-    if engine == "sqlite":
-        return "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    return "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-
-
 def _snapshot(engine: str, query) -> Snapshot:
     """``query(sql)`` returns rows as tuples."""
-    tables = [row[0] for row in query(_tables_sql(engine))]
-    counts = {table: query(f'SELECT COUNT(*) FROM "{table}"')[0][0] for table in tables}
+    tables = [row[0] for row in query(queries.tables(engine))]
+    counts = {table: query(queries.row_count(table))[0][0] for table in tables}
     blobs: set[str] = set()
-    for table, column in BLOB_COLUMNS:
+    for table, column in queries.BLOB_COLUMNS:
         if table in counts:
-            blobs |= {row[0] for row in query(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')}
+            blobs |= {row[0] for row in query(queries.blob_references(table, column))}
     blobs.discard("")
-    schema = [f"{row[0]}:{row[1]}" for row in query('SELECT "app_name", "name" FROM "migration" ORDER BY "id"')] \
-        if "migration" in counts else []
+    schema = [f"{row[0]}:{row[1]}" for row in query(queries.SCHEMA)] if "migration" in counts else []
     return Snapshot(counts, blobs, schema)
 
 
@@ -106,6 +97,52 @@ def _sqlite_query(connection: sqlite3.Connection):
 
 
 # Backup
+
+
+_NAME_TIME = "portal-backup-%Y%m%dT%H%M%SZ.tar"
+
+
+@dataclass(frozen=True)
+class LastBackup:
+    path: Path
+    created_at: dt.datetime
+    size: int
+    kept: int
+
+
+def latest(directory: Path) -> LastBackup | None:
+    """The newest archive of ``directory`` (its time from its name), or None."""
+    archives = sorted(directory.glob("portal-backup-*.tar")) if directory.is_dir() else []
+    for path in reversed(archives):
+        try:
+            created = dt.datetime.strptime(path.name, _NAME_TIME).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+        return LastBackup(path, created, path.stat().st_size, len(archives))
+    return None
+
+
+def scheduled(settings: Settings) -> Path | None:
+    """The background backup (blocking): a new archive when the newest is PORTAL_BACKUP_HOURS old.
+
+    One process of the installation does it (an exclusive lock on ``.lock`` in the backup
+    dir, released by the system if that process dies); the others return at once.
+    """
+    if not settings.backup_hours:
+        return None
+    directory = settings.backup_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        last = latest(directory)
+        if last and _now() - last.created_at < dt.timedelta(hours=settings.backup_hours):
+            return None
+        archive = backup(settings, directory)
+        prune(directory, settings.backup_keep)
+        return archive
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
@@ -122,7 +159,7 @@ def backup(settings: Settings, to_dir: Path | None = None) -> Path:
     target = Path(to_dir or settings.backup_dir).expanduser().resolve()
     target.mkdir(parents=True, exist_ok=True)
     created = _now()
-    archive = target / f"portal-backup-{created:%Y%m%dT%H%M%SZ}.tar"
+    archive = target / created.strftime(_NAME_TIME)
     with tempfile.TemporaryDirectory(dir=target, prefix=".backup-") as work:
         work_dir = Path(work)
         if settings.is_sqlite:
@@ -238,12 +275,12 @@ def _is_empty(settings: Settings) -> bool:
     if settings.is_sqlite:
         db = settings.sqlite_path
         return not has_blobs and not (db.is_file() and db.stat().st_size > 0 and _sqlite_tables(db))
-    return not has_blobs and not _psql(settings.database_url, _tables_sql("postgresql"))
+    return not has_blobs and not _psql(settings.database_url, queries.tables("postgresql"))
 
 
 def _sqlite_tables(path: Path) -> list:
     with sqlite3.connect(path) as connection:
-        return connection.execute(_tables_sql("sqlite")).fetchall()
+        return connection.execute(queries.tables("sqlite")).fetchall()
 
 
 def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict:
@@ -311,7 +348,7 @@ def check(settings: Settings) -> CheckReport:
             report.problems.append(f"no database at {settings.sqlite_path}")
             return report
         with sqlite3.connect(settings.sqlite_path, timeout=30) as connection:
-            result = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+            result = [row[0] for row in connection.execute(queries.INTEGRITY_CHECK).fetchall()]
             if result != ["ok"]:
                 report.problems += [f"database: {line}" for line in result]
             snapshot = _snapshot("sqlite", _sqlite_query(connection))
