@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
@@ -16,16 +16,17 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 
-from portal.db import engine, ping
+from portal.db import engine
 from portal.errors import DomainError
 from portal.files.previews import make_pending as make_previews
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
-from portal.web import filters
+from portal.web import filters, health
 from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.bounds import path_integer_bounds_middleware
 from portal.web.csrf import csrf_middleware
 from portal.web.errors import domain_error_handler, http_exception_handler, internal_error_handler
+from portal.web.health import metrics_middleware
 from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
 from portal.web.sites import portal_router, preview_router, studio_routers, webhooks_router
@@ -35,16 +36,6 @@ from portal.web.uploads import limit_upload_size
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-
-
-@get("/healthz", cache=False)
-async def healthz() -> Response:
-    """Liveness and database check for container health probes."""
-    try:
-        await ping()
-    except Exception as exc:  # the probe reports, it must not raise
-        return Response({"status": "error", "database": type(exc).__name__}, status_code=503, media_type=MediaType.JSON)
-    return Response({"status": "ok", "database": "ok"}, media_type=MediaType.JSON)
 
 
 @get("/")
@@ -116,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
-            healthz,
+            *health.HANDLERS,
             root,
             portal_router(),
             *studio_routers(),
@@ -137,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             500: internal_error_handler,
         },
         # Outermost first: the size limit runs before the CSRF check may parse a form.
-        middleware=[client_ip_middleware, path_integer_bounds_middleware, limit_upload_size, csrf_middleware],
+        middleware=[metrics_middleware, client_ip_middleware, path_integer_bounds_middleware, limit_upload_size, csrf_middleware],
         before_send=[security_headers_hook(settings)],
         lifespan=[_lifespan],
         logging_config=LoggingConfig(

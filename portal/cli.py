@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from portal.errors import DomainError, Invalid
-from portal.settings import Settings, SettingsError
+from portal.settings import Settings, SettingsError, share_worker_metrics
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[object]]) -> object:
@@ -37,6 +37,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    # Every worker of this server writes its metrics there and /metrics, in any worker, adds them up.
+    share_worker_metrics(settings.data_dir / "metrics" / str(os.getpid()))
     from portal.migrations import migrate
 
     _run(settings, migrate)

@@ -260,3 +260,20 @@ def _generated_key(data_dir: Path) -> str:
         handle.flush()
         os.fsync(handle.fileno())
     return path.read_text().strip()
+
+
+#: prometheus-client's own variable: where each worker process writes its metrics.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_worker_metrics(directory: Path) -> None:
+    """Before the workers start: they write their metrics to ``directory`` (emptied now)."""
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[METRICS_DIR_ENV] = str(directory)
+
+
+def worker_metrics_shared() -> bool:
+    return bool(os.environ.get(METRICS_DIR_ENV))
