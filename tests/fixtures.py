@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
+import subprocess
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from portal.accounts.tokens import issue_token
 from portal.app import create_app
 from portal.web.csrf import token_for
+from tests.conftest import IS_POSTGRES
 from tests.factories import World, make_world
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -66,3 +70,23 @@ async def sign_in_staff(client: httpx.AsyncClient, workspace: int, staff: int) -
     await client.get(f"/studio/login/{token}")
     response = await post_form(client, f"/studio/login/{token}")
     assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def spare(settings, tmp_path):
+    """Settings of a second, empty installation: its own data dir and database (SQLite: a
+    file there; PostgreSQL: a database made for the test and dropped after it)."""
+    data_dir = tmp_path / "spare"
+    data_dir.mkdir()
+    if not IS_POSTGRES:
+        yield dataclasses.replace(settings, data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'portal.sqlite3'}")
+        return
+    parts = urlsplit(settings.database_url)
+    name = parts.path.lstrip("/") + "_spare"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"'], check=True)
+    subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    try:
+        yield dataclasses.replace(settings, data_dir=data_dir, database_url=urlunsplit(parts._replace(path=f"/{name}")))
+    finally:
+        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ import pytest
 from portal import backup, clock
 from portal.files.storage import blob_path
 from portal.projects.tables import Milestone
-from tests.conftest import IS_POSTGRES, TEST_ENV
+from tests.conftest import TEST_ENV
 from tests.factories import DEMO_PDF, PNG_1X1, make_deliverable, make_file, make_invoice, make_staff
 from tests.fixtures import post_form, sign_in_client, sign_in_staff
 from tests.servers import ROOT, start_server
@@ -33,22 +32,9 @@ _VOLATILE = re.compile(r'nonce="[^"]*"|nonce-[A-Za-z0-9+/=_-]+')
 
 
 @pytest.fixture
-def restored(settings, tmp_path):
-    """Settings of a second, empty installation (its own data dir and database)."""
-    data_dir = tmp_path / "restored"
-    data_dir.mkdir()
-    if not IS_POSTGRES:
-        yield dataclasses.replace(settings, data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'portal.sqlite3'}")
-        return
-    parts = urlsplit(settings.database_url)
-    name = parts.path.lstrip("/") + "_restored"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"'], check=True)
-    subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], check=True)
-    try:
-        yield dataclasses.replace(settings, data_dir=data_dir, database_url=urlunsplit(parts._replace(path=f"/{name}")))
-    finally:
-        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+def restored(spare):
+    """The installation a backup is restored into: a spare one, empty."""
+    return spare
 
 
 def row_counts(settings) -> dict[str, int]:
