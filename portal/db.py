@@ -38,8 +38,8 @@ import functools
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
@@ -554,3 +554,20 @@ def for_update(query):
     database's single write lock from the start.
     """
     return query.lock_rows() if engine().engine_type == "postgres" else query
+
+
+@asynccontextmanager
+async def advisory_lock(dsn: str, key: int, timeout: float) -> AsyncIterator[None]:
+    """A PostgreSQL session advisory lock on a connection of its own, held inside the block
+    (``TimeoutError`` after ``timeout`` seconds of waiting for it)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await asyncio.wait_for(connection.execute("SELECT pg_advisory_lock($1)", key), timeout)
+        try:
+            yield
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", key)
+    finally:
+        await connection.close()

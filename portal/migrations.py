@@ -40,29 +40,13 @@ async def _sqlite_lock(database: Path) -> AsyncIterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@contextlib.asynccontextmanager
-async def _postgres_lock(dsn: str) -> AsyncIterator[None]:
-    """A session advisory lock on a connection of its own, held while migrating."""
-    import asyncpg
-
-    connection = await asyncpg.connect(dsn)
-    try:
-        await asyncio.wait_for(connection.execute("SELECT pg_advisory_lock($1)", ADVISORY_KEY), LOCK_TIMEOUT_SECONDS)
-        try:
-            yield
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock($1)", ADVISORY_KEY)
-    finally:
-        await connection.close()
-
-
 def _lock():
-    from portal.db import engine
+    from portal.db import advisory_lock, engine
 
     db = engine()
     if getattr(db, "path", None):
         return _sqlite_lock(Path(db.path))
-    return _postgres_lock(db.config["dsn"])
+    return advisory_lock(db.config["dsn"], ADVISORY_KEY, LOCK_TIMEOUT_SECONDS)
 
 
 async def migrate(quiet: bool = True) -> None:

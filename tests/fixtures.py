@@ -90,3 +90,20 @@ def spare(settings, tmp_path):
         yield dataclasses.replace(settings, data_dir=data_dir, database_url=urlunsplit(parts._replace(path=f"/{name}")))
     finally:
         subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+
+
+def query_rows(settings, *statements: str) -> list[tuple]:
+    """The rows of the last of ``statements``, run on another installation's database
+    (``spare``) directly: sqlite3 on its file, psql on its PostgreSQL database."""
+    if settings.is_sqlite:
+        import sqlite3
+
+        with sqlite3.connect(settings.sqlite_path) as connection:
+            rows: list[tuple] = []
+            for statement in statements:
+                rows = connection.execute(statement).fetchall()
+            return rows
+    out = subprocess.run(["psql", settings.database_url, "-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1",
+                          *[arg for statement in statements for arg in ("-c", statement)]],
+                         capture_output=True, text=True, check=True)
+    return [tuple(line.split("\x1f")) for line in out.stdout.splitlines() if line]

@@ -27,8 +27,12 @@ PAGE_BACKGROUND = {"light": "rgb(246, 247, 249)", "dark": "rgb(17, 20, 24)"}  # 
 
 
 def use_scheme(page: Page, scheme: str) -> None:
-    """The system's colour scheme for the rest of the test; checked on the next page shown."""
-    page.emulate_media(color_scheme=scheme)
+    """The system's colour scheme for the rest of the test; checked on the next page shown.
+
+    With reduced motion, as the stylesheet then has no transitions: axe reads the colours
+    the scheme gives, not those of a background still fading from the other scheme.
+    """
+    page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
 
 
 def expect_scheme(page: Page, scheme: str) -> None:

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 import httpx
 
 from tests.conftest import TEST_ENV
+from tests.fixtures import query_rows
 from tests.servers import ROOT, start_server
 
 #: The newest migration of the previous release (move it forward with each release).
@@ -43,30 +44,15 @@ _OLD_DATA = [
 ]
 
 
-def run_sql(settings, statements: list[str]) -> list[tuple]:
-    if settings.is_sqlite:
-        import sqlite3
-
-        with sqlite3.connect(settings.sqlite_path) as connection:
-            rows = []
-            for statement in statements:
-                rows = connection.execute(statement).fetchall()
-            return rows
-    out = subprocess.run(["psql", settings.database_url, "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
-                          *[arg for statement in statements for arg in ("-c", statement)]],
-                         capture_output=True, text=True, check=True)
-    return [tuple(line.split("|")) for line in out.stdout.splitlines() if line]
-
-
 def test_two_servers_starting_at_once_on_an_old_database_migrate_it_once(spare):
     env = {**TEST_ENV, "PORTAL_DATA_DIR": str(spare.data_dir), "DATABASE_URL": spare.database_url}
     subprocess.run([sys.executable, "-c", _OLD_SCHEMA], cwd=ROOT, env={**env, "PICCOLO_CONF": "portal.piccolo_conf",
                    "PATH": "/usr/bin:/bin"}, check=True, capture_output=True, timeout=120)
-    applied_before = run_sql(spare, ['SELECT COUNT(*) FROM "migration"'])[0][0]
-    assert "preview_status" not in str(run_sql(spare, [
-        "SELECT sql FROM sqlite_master WHERE name = 'stored_file'" if spare.is_sqlite else
-        "SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'stored_file'"]))
-    run_sql(spare, _OLD_DATA)
+    applied_before = query_rows(spare, 'SELECT COUNT(*) FROM "migration"')[0][0]
+    assert "preview_status" not in str(query_rows(
+        spare, "SELECT sql FROM sqlite_master WHERE name = 'stored_file'" if spare.is_sqlite else
+        "SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'stored_file'"))
+    query_rows(spare, *_OLD_DATA)
 
     servers: list = []
     errors: list[BaseException] = []
@@ -87,8 +73,8 @@ def test_two_servers_starting_at_once_on_an_old_database_migrate_it_once(spare):
         for server in servers:
             assert httpx.get(f"{server.url}/readyz").json()["checks"]["database"] == "ok"
 
-    names = [row[0] for row in run_sql(spare, ['SELECT "name" FROM "migration"'])]
+    names = [row[0] for row in query_rows(spare, 'SELECT "name" FROM "migration"')]
     assert len(names) == len(set(names)) > int(applied_before)  # each migration once, the new ones too
     # The old rows are there, with the new columns' defaults.
-    assert [tuple(str(v) for v in row) for row in run_sql(spare, [
-        'SELECT "sha256", "preview_status" FROM "stored_file"'])] == [("a" * 64, "")]
+    assert [tuple(str(v) for v in row) for row in query_rows(
+        spare, 'SELECT "sha256", "preview_status" FROM "stored_file"')] == [("a" * 64, "")]
