@@ -52,17 +52,18 @@ def _limit_child() -> None:  # pragma: no cover - runs in the child, between for
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
 
 
-def _command(kind: str, source: Path, out: Path) -> list[str] | None:
+def _commands(kind: str, source: Path, out: Path) -> list[list[str]] | None:
+    """The commands to try in turn, each writing the picture to ``out``; None without ffmpeg."""
     if kind == "pdf":
-        return [sys.executable, "-m", "portal.files.previews", "pdf", str(source), str(out)]
+        return [[sys.executable, "-m", "portal.files.previews", "pdf", str(source), str(out)]]
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return None
-    # A frame a second in (the first is often black), or the first frame of a shorter video.
-    return [
-        ffmpeg, "-nostdin", "-v", "error", "-protocol_whitelist", "file", "-ss", "1", "-i", str(source),
+    # A frame a second in (the first is often black), else the first frame of a shorter video.
+    return [[
+        ffmpeg, "-nostdin", "-v", "error", "-protocol_whitelist", "file", "-ss", seek, "-i", str(source),
         "-frames:v", "1", "-vf", f"scale='min({RENDER_BOX},iw)':-2", "-update", "1", "-y", str(out),
-    ]
+    ] for seek in ("1", "0")]
 
 
 async def _run(command: list[str]) -> bool:
@@ -88,13 +89,10 @@ async def preview_of(settings: Settings, source: Path, content_type: str) -> byt
     kind = "pdf" if content_type == "application/pdf" else "video"
     with tempfile.TemporaryDirectory(prefix="preview-") as work:
         out = Path(work) / "frame.png"
-        command = _command(kind, source, out)
-        if command is None:
+        attempts = _commands(kind, source, out)
+        if attempts is None:
             log.warning("Preview: ffmpeg is not installed; videos get no poster")
             return None
-        attempts = [command]
-        if kind == "video":  # shorter than a second: the first frame
-            attempts.append([("0" if arg == "1" and command[i - 1] == "-ss" else arg) for i, arg in enumerate(command)])
         for attempt in attempts:
             if await _run(attempt) and out.exists():
                 break
@@ -107,12 +105,17 @@ async def preview_of(settings: Settings, source: Path, content_type: str) -> byt
             return None
 
 
+def _claimable(now: dt.datetime):
+    """Pending, and claimed by nobody (or by a process that died: the claim is stale)."""
+    return (StoredFile.preview_status == PENDING) & (
+        StoredFile.preview_claimed_at.is_null() | (StoredFile.preview_claimed_at < now - STALE_CLAIM))
+
+
 async def _claim(stored_file_id: int) -> bool:
     """This process makes that preview (a concurrent or later claim by another is refused)."""
     now = clock.now()
     claimed = await StoredFile.update({StoredFile.preview_claimed_at: now}).where(
-        (StoredFile.id == stored_file_id) & (StoredFile.preview_status == PENDING)
-        & (StoredFile.preview_claimed_at.is_null() | (StoredFile.preview_claimed_at < now - STALE_CLAIM))
+        (StoredFile.id == stored_file_id) & _claimable(now)
     ).returning(StoredFile.id)
     return bool(claimed)
 
@@ -120,8 +123,7 @@ async def _claim(stored_file_id: int) -> bool:
 async def make_pending(settings: Settings) -> int:
     """The background job: previews waiting to be made, a few per round; how many were handled."""
     rows = await StoredFile.select(StoredFile.id, StoredFile.sha256, StoredFile.content_type).where(
-        (StoredFile.preview_status == PENDING)
-        & (StoredFile.preview_claimed_at.is_null() | (StoredFile.preview_claimed_at < clock.now() - STALE_CLAIM))
+        _claimable(clock.now())
     ).order_by(StoredFile.id).limit(PER_ROUND)
     handled = 0
     for row in rows:

@@ -37,14 +37,23 @@ def _mix(hex_colour: str, other: str, weight: float) -> str:
     return "#" + "".join(f"{round(x * (1 - weight) + y * weight):02x}" for x, y in zip(a, b))
 
 
+def _shift_until(colour: str, toward: str, step: float, tries: int, good) -> str:
+    """``colour`` mixed ``step`` at a time toward ``toward`` until ``good(colour)``, at most ``tries`` times."""
+    for _ in range(tries):
+        if good(colour):
+            return colour
+        colour = _mix(colour, toward, step)
+    return colour
+
+
 def accent_for_links(accent: str) -> str:
     """The accent darkened until it reaches 4.5:1 on white, for links and outlines."""
-    colour = accent
-    for _ in range(20):
-        if contrast(colour, "#ffffff") >= 4.5:
-            return colour
-        colour = _mix(colour, "#000000", 0.12)
-    return colour
+    return _shift_until(accent, "#000000", 0.12, 20, lambda c: contrast(c, "#ffffff") >= 4.5)
+
+
+def _stands_out(colour: str, backgrounds: tuple[str, ...]) -> bool:
+    """Text on ``colour`` reads (4.5:1) and ``colour`` stands out from each background (3:1)."""
+    return contrast(colour, text_on(colour)) >= 4.5 and all(contrast(colour, bg) >= 3 for bg in backgrounds)
 
 
 #: The portal's light backgrounds (cards and the page, app.css --surface and --bg): buttons
@@ -55,12 +64,7 @@ PAGE_BACKGROUNDS = ("#ffffff", "#f6f7f9")
 def accent_surface(accent: str) -> str:
     """The accent, darkened if needed so that black or white text on it reaches 4.5:1 and the
     accent itself (a button, a progress bar) reaches 3:1 against the page (WCAG 1.4.11)."""
-    colour = accent
-    for _ in range(40):
-        if contrast(colour, text_on(colour)) >= 4.5 and all(contrast(colour, bg) >= 3 for bg in PAGE_BACKGROUNDS):
-            return colour
-        colour = _mix(colour, "#000000", 0.08)
-    return colour
+    return _shift_until(accent, "#000000", 0.08, 40, lambda c: _stands_out(c, PAGE_BACKGROUNDS))
 
 
 #: The dark palette's backgrounds (app.css, dark mode: --bg, --surface, --surface-2): there
@@ -71,23 +75,14 @@ DARK_BACKGROUNDS = ("#111418", "#1b1f24", "#21262c")
 def dark_surface(accent: str) -> str:
     """The accent, lightened if needed so that it reaches 3:1 against every dark background and
     black or white text on it reaches 4.5:1."""
-    colour = accent
-    for _ in range(40):
-        if contrast(colour, text_on(colour)) >= 4.5 and all(contrast(colour, bg) >= 3 for bg in DARK_BACKGROUNDS):
-            return colour
-        colour = _mix(colour, "#ffffff", 0.08)
-    return colour
+    return _shift_until(accent, "#ffffff", 0.08, 40, lambda c: _stands_out(c, DARK_BACKGROUNDS))
 
 
 def dark_ink(surface: str, soft: str) -> str:
     """Links in dark mode: the surface lightened until it reaches 4.5:1 on every dark background
     and on the dark tint (notices)."""
-    colour = surface
-    for _ in range(20):
-        if all(contrast(colour, bg) >= 4.5 for bg in (*DARK_BACKGROUNDS, soft)):
-            return colour
-        colour = _mix(colour, "#ffffff", 0.12)
-    return colour
+    return _shift_until(surface, "#ffffff", 0.12, 20,
+                        lambda c: all(contrast(c, bg) >= 4.5 for bg in (*DARK_BACKGROUNDS, soft)))
 
 
 @dataclass(frozen=True)

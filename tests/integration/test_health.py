@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import httpx
@@ -33,8 +34,10 @@ async def test_ready_when_the_database_answers_the_disk_has_room_and_mail_flows(
     assert full["status"] == "not ready" and full["checks"]["disk"].startswith("low: ")
 
 
-async def test_metrics_are_for_this_host_only(app, http, world):
+async def test_metrics_are_for_this_host_only(app, http, settings, world):
     assert (await http.get("/metrics")).status_code == 403  # the test client is 203.0.113.7
+    # Even from a proxy whose X-Forwarded-For the app believes for client IPs: the peer decides.
+    app.state.settings = dataclasses.replace(settings, trusted_proxies=("203.0.113.7/32",))
     spoofed = await http.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
     assert spoofed.status_code == 403
     async with client_from(app, "127.0.0.1") as local:
