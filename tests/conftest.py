@@ -4,6 +4,9 @@ The environment is set here, before any portal module builds its settings:
 - ``PORTAL_TEST_DATABASE_URL`` (a ``postgresql://`` URL of a database the suite may
   wipe) runs the whole suite on PostgreSQL; without it, a SQLite file in a temporary
   directory is used.
+- Under pytest-xdist (``./dev test`` runs one worker per core) every worker process has
+  its own temporary directory, and on PostgreSQL its own database beside the given one
+  (``<name>_gw0``, ``<name>_gw1``…, made when missing; the role needs CREATEDB).
 - The schema is built once per run by applying the committed migrations; each test
   then starts from empty tables (and the browser tests' server subprocess shares the
   same database).
@@ -14,13 +17,31 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 TEST_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """The database of one xdist worker beside ``url``'s, made when it is missing."""
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{worker}"
+    admin = urlunsplit(parts)
+    found = subprocess.run(["psql", admin, "-XAtqc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not found:
+        subprocess.run(["psql", admin, "-Xqc", f'CREATE DATABASE "{name}"'], check=True)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL") or f"sqlite:///{TEST_DIR / 'test.sqlite3'}"
+if TEST_DATABASE_URL.startswith("postgresql://") and os.environ.get("PYTEST_XDIST_WORKER"):
+    TEST_DATABASE_URL = _worker_database(TEST_DATABASE_URL, os.environ["PYTEST_XDIST_WORKER"])
 TEST_ENV = {
     "PORTAL_DATA_DIR": str(TEST_DIR / "data"),
     "DATABASE_URL": TEST_DATABASE_URL,
