@@ -6,7 +6,10 @@ connections open instead: an inline reader for short ``SELECT``s, reader threads
 the long ones, and one writer for everything else (single writes and all transactions),
 each configured by ``PragmaConnection``.
 Several worker processes still coordinate through SQLite's own locks (WAL,
-busy_timeout, IMMEDIATE transactions).
+busy_timeout, IMMEDIATE transactions), and their writers take turns through
+``WriterTurn``, a lock on a file beside the database: a writer that waits sleeps in the
+kernel and is woken when the other process's transaction ends, where SQLite's busy
+handler would poll every 100 ms and lose to a process that commits back to back.
 
 Short reads skip the trip to a connection thread: ``InlineReader`` runs a ``SELECT``
 outside a transaction right in the event loop's thread, where an indexed lookup costs a
@@ -34,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import fcntl
 import functools
+import os
 import sqlite3
 import time
 import weakref
@@ -213,6 +218,52 @@ class ReadCache:
             self.kept -= max(len(evicted), 1)
 
 
+class WriterTurn:
+    """One writer at a time across the processes sharing a SQLite file: ``flock`` on
+    ``<database>.write-lock``. Taken without a thread when free; when another process
+    holds it, the wait is a blocking ``flock`` on a thread, woken by the kernel."""
+
+    def __init__(self, database: str) -> None:
+        self.fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600) if database else -1
+        self.waited = False
+
+    async def take(self) -> None:
+        if self.fd < 0:
+            return
+        # After a wait, the other process is likely to want its turn back soon: go
+        # through the kernel's queue too rather than grab the lock on the way past.
+        if not self.waited:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+        self.waited = True
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, self.fd, fcntl.LOCK_EX)
+        cancelled = False
+        while True:  # a cancelled caller still waits for the thread, then gives the turn back
+            try:
+                await asyncio.shield(waiting)
+                break
+            except asyncio.CancelledError:
+                cancelled = True
+                if waiting.done():
+                    break
+        if cancelled:
+            if waiting.exception() is None:
+                self.give()
+            raise asyncio.CancelledError
+
+    def give(self) -> None:
+        if self.fd >= 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class _Pool:
     """Connections of one event loop: an inline reader, N reader threads and one
     writer behind a lock."""
@@ -226,6 +277,7 @@ class _Pool:
         self.idle_readers: list[aiosqlite.Connection] = []
         self.all: list[aiosqlite.Connection] = []
         self.writer_lock = asyncio.Lock()
+        self.turn = WriterTurn(engine.path if engine.path not in ("", ":memory:") else "")
         self.writer: aiosqlite.Connection | None = None
 
     async def connect(self) -> aiosqlite.Connection:
@@ -249,11 +301,26 @@ class _Pool:
         self.idle_readers.append(connection)
         self.reader_slots.release()
 
-    async def writer_connection(self) -> aiosqlite.Connection:
-        """The writer; the caller holds ``writer_lock``."""
-        if self.writer is None:
-            self.writer = await self.connect()
-        return self.writer
+    async def acquire_writer(self) -> aiosqlite.Connection:
+        """The writer, this process's only one (``writer_lock``), in its turn among the
+        processes (``turn``); give it back with ``release_writer()``."""
+        await self.writer_lock.acquire()
+        try:
+            await self.turn.take()
+        except BaseException:
+            self.writer_lock.release()
+            raise
+        try:
+            if self.writer is None:
+                self.writer = await self.connect()
+            return self.writer
+        except BaseException:
+            self.release_writer()
+            raise
+
+    def release_writer(self) -> None:
+        self.turn.give()
+        self.writer_lock.release()
 
     async def read(self, sql: str, args: Any) -> list[dict]:
         """A SELECT outside a transaction: inline when short, else on a reader thread."""
@@ -307,6 +374,7 @@ class _Pool:
 
     async def close(self) -> None:
         self.inline.close()
+        self.turn.close()
         connections, self.all, self.idle_readers, self.writer = self.all, [], [], None
         for connection in connections:
             try:
@@ -319,14 +387,8 @@ class PooledTransaction(SQLiteTransaction):
     """A transaction on the pool's writer connection, returned to the pool afterwards."""
 
     async def get_connection(self) -> aiosqlite.Connection:
-        pool = self.engine.pool()
-        await pool.writer_lock.acquire()
-        self._pool = pool
-        try:
-            return await pool.writer_connection()
-        except BaseException:
-            pool.writer_lock.release()
-            raise
+        self._pool = self.engine.pool()
+        return await self._pool.acquire_writer()
 
     async def begin(self) -> None:
         _note(f"BEGIN {self.transaction_type.value}")
@@ -339,7 +401,7 @@ class PooledTransaction(SQLiteTransaction):
         try:
             await self.begin()
         except BaseException:
-            self._pool.writer_lock.release()
+            self._pool.release_writer()
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -359,7 +421,7 @@ class PooledTransaction(SQLiteTransaction):
                     await self.connection.execute("ROLLBACK")
             finally:
                 self.engine.current_transaction.reset(self.context)
-                self._pool.writer_lock.release()
+                self._pool.release_writer()
         return exception is None
 
 
@@ -411,9 +473,11 @@ class PortalSQLiteEngine(SQLiteEngine):
         pool = self.pool()
         if query.lstrip().upper().startswith("SELECT"):
             return await pool.read(query, args or [])
-        async with pool.writer_lock:
-            connection = await pool.writer_connection()
+        connection = await pool.acquire_writer()
+        try:
             return await connection.execute_fetchall(query, args or [])
+        finally:
+            pool.release_writer()
 
     async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
         # No "PRAGMA foreign_keys" per statement: the connection set it once.

@@ -81,15 +81,16 @@ def test_every_portal_page_is_accessible_and_fits_a_phone(page: Page, fresh_db, 
     assert check_pages(page, pages, screenshot) == {}
 
 
-def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> dict[str, list[str]]:
-    """Each page at 375 px, in light then dark mode (the same page, its colour scheme switched):
-    axe's serious findings, sideways scrolling, clipped tables, failed requests."""
+def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "", part: slice = slice(None)) -> dict[str, list[str]]:
+    """Each page (of ``part`` of them) at 375 px, in light then dark mode (the same page, its
+    colour scheme switched): axe's serious findings, sideways scrolling, clipped tables,
+    failed requests."""
     problems: dict[str, list[str]] = {}
     failed: list[str] = []
     page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
     page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
             if response.status >= 400 else None)
-    for number, url in enumerate(pages):
+    for number, url in list(enumerate(pages))[part]:
         failed.clear()
         page.goto(url)
         page.wait_for_load_state("networkidle")
@@ -115,15 +116,21 @@ def check_pages(page: Page, pages: list[str], screenshot, prefix: str = "") -> d
     return problems
 
 
+#: The studio's pages are checked in this many parts, each a test of its own (each crawls
+#: the same pages, then checks every third), so that parallel workers share them.
+STUDIO_PARTS = 3
+
+
 @pytest.mark.browser_context_args(**PHONE)
-def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot):
+@pytest.mark.parametrize("part", range(STUDIO_PARTS))
+def test_every_studio_page_the_owner_reaches_fits_a_phone(page: Page, fresh_db, screenshot, part):
     links = demo_links(fresh_db)
     page.goto(links["owner@brightline.example"])
     page.get_by_test_id("continue").click()
     expect(page).to_have_url(f"{fresh_db.url}/studio/")
     pages = crawl(page, f"{fresh_db.url}/studio/", limit=STUDIO_PAGES)
     assert len(pages) >= 20, pages
-    assert check_pages(page, pages, screenshot, prefix="studio-") == {}
+    assert check_pages(page, pages, screenshot, prefix="studio-", part=slice(part, None, STUDIO_PARTS)) == {}
 
 
 @SCHEMES
