@@ -21,7 +21,7 @@ from portal.errors import DomainError
 from portal.files.previews import make_pending as make_previews
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
-from portal.web import filters, health
+from portal.web import filters, health, hosts
 from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.bounds import path_integer_bounds_middleware
 from portal.web.csrf import csrf_middleware
@@ -31,7 +31,7 @@ from portal.web.net import client_ip_middleware
 from portal.web.security import security_headers_hook
 from portal.web.sites import portal_router, preview_router, studio_routers, webhooks_router
 from portal.web.static import favicon, static_file
-from portal.web.tenancy import PortalUnavailable
+from portal.web.tenancy import PortalUnavailable, ServedElsewhere
 from portal.web.uploads import limit_upload_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,11 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
 def _access_ended(request: Request, exc: AccessEnded) -> Template:
     context = {"site": exc.site, "ended_on": exc.ended_on}
     return Template("portal/access_ended.html", context=context, status_code=403)
+
+
+def _served_elsewhere(request: Request, exc: ServedElsewhere) -> Response:
+    # 302, not 301: a browser must not remember it after the domain is removed.
+    return Redirect(exc.url, status_code=302)
 
 
 def _portal_unavailable(request: Request, exc: PortalUnavailable) -> Template:
@@ -108,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *health.HANDLERS,
+            *hosts.HANDLERS,
             root,
             portal_router(),
             *studio_routers(),
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LoginRequired: _login_required,
             AccessEnded: _access_ended,
             PortalUnavailable: _portal_unavailable,
+            ServedElsewhere: _served_elsewhere,
             500: internal_error_handler,
         },
         # Outermost first: the size limit runs before the CSRF check may parse a form.
@@ -138,6 +145,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=False,
     )
+    # The Host decides the site before any route is chosen (portal.web.hosts).
+    app.asgi_handler = hosts.HostRouting(app.asgi_handler, settings)
     # Navigation shows only links to routes that exist (templates test ``in route_paths``).
     app.template_engine.engine.globals["route_paths"] = frozenset(route.path for route in app.routes)
     return app

@@ -124,6 +124,41 @@ def cmd_workspace(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(f"error: {exc.message}") from None
 
 
+def cmd_domain(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.workspaces import domains
+
+    try:
+        if args.action == "list":
+            for row in _run(settings, domains.list_domains):
+                checked = domains.checked_ago(row["domain_checked_at"])
+                print(f"{row['slug']:<24} {row['custom_domain']:<40} {row['domain_status']:<9} checked {checked}"
+                      + (f"  ({row['domain_error']})" if row["domain_error"] else ""))
+            return
+
+        async def act():
+            workspace_id = await domains.workspace_id_of(args.slug)
+            if args.action == "set":
+                return await domains.set_domain(settings, workspace_id, args.host)
+            if args.action == "verify":
+                return await domains.verify_domain(settings, workspace_id)
+            return await domains.remove_domain(workspace_id)
+
+        result = _run(settings, act)
+    except Invalid as exc:
+        raise SystemExit("error: " + "; ".join(exc.errors.values())) from None
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    if args.action == "set":
+        print(f"{result} saved for workspace {args.slug}; add the DNS record:  {result} CNAME {settings.cname_target}")
+        print(f"then run: portal domain verify {args.slug}")
+    elif args.action == "verify":
+        if not result.verified:
+            raise SystemExit(f"not verified: {result.reason}")
+        print(f"verified: workspace {args.slug}'s portal answers on its domain")
+    else:
+        print(f"removed {result} from workspace {args.slug}" if result else f"workspace {args.slug} has no custom domain")
+
+
 def cmd_stripe(settings: Settings, args: argparse.Namespace) -> None:
     from portal.billing import payments
     from portal.billing.stripe_keys import KeysInput
@@ -235,6 +270,16 @@ def parser() -> argparse.ArgumentParser:
     set_plan.add_argument("slug")
     set_plan.add_argument("plan", choices=("starter", "growth", "scale"))
     ws.set_defaults(func=cmd_workspace)
+
+    domain = sub.add_parser("domain", help="a workspace's custom domain (Growth and Scale)")
+    domain_sub = domain.add_subparsers(dest="action", required=True)
+    domain_set = domain_sub.add_parser("set", help="enter the domain (pending until verified)")
+    domain_set.add_argument("slug")
+    domain_set.add_argument("host", help="a subdomain such as portal.youragency.com")
+    for action, text in (("verify", "look the CNAME up now"), ("remove", "stop serving the portal there")):
+        domain_sub.add_parser(action, help=text).add_argument("slug")
+    domain_sub.add_parser("list", help="every workspace's domain and its state")
+    domain.set_defaults(func=cmd_domain)
 
     stripe = sub.add_parser("stripe", help="a workspace's Stripe keys")
     stripe_sub = stripe.add_subparsers(dest="action", required=True)

@@ -7,6 +7,7 @@ test. A bad value raises ``SettingsError`` with one line that names the variable
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -53,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_RATE_LIMIT_PER_EMAIL", "5", "Sign-in link requests allowed per email address per 15 minutes."),
     Setting("PORTAL_RATE_LIMIT_PER_IP", "20", "Sign-in link requests and link redemptions allowed per client IP per 15 minutes."),
     Setting("PORTAL_STRIPE_API_BASE", "https://api.stripe.com", "Where the `stripe` library sends API calls (each workspace's own keys, set in Settings -> Payments); only changed to point at a test server."),
+    Setting("PORTAL_CNAME_TARGET", None, "The host a workspace's custom domain must be a CNAME of (shown in Settings -> Client portal -> Custom domain). Default: the base URL's host."),
+    Setting("PORTAL_DNS_SERVERS", None, "DNS servers that Verify Domain asks: comma-separated `ip` or `ip:port` (IPv6 as `[ip]:port`). Default: the system's resolvers."),
     Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
     Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
     Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
@@ -102,6 +105,8 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = 7
     backup_hours: int = 24
+    cname_target: str = ""
+    dns_servers: tuple[tuple[str, int], ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -119,6 +124,11 @@ class Settings:
     @property
     def base_host(self) -> str:
         return urlsplit(self.base_url).netloc
+
+    @property
+    def base_hostname(self) -> str:
+        """The base URL's host name alone (no port), lower case."""
+        return (urlsplit(self.base_url).hostname or "").lower()
 
     @property
     def blob_dir(self) -> Path:
@@ -197,6 +207,8 @@ class Settings:
             backup_dir=Path(get("PORTAL_BACKUP_DIR") or data_dir / "backups").expanduser().resolve(),
             backup_keep=_int_in("PORTAL_BACKUP_KEEP", get("PORTAL_BACKUP_KEEP"), 1, 1000),
             backup_hours=_int_in("PORTAL_BACKUP_HOURS", get("PORTAL_BACKUP_HOURS"), 0, 8760),
+            cname_target=_hostname("PORTAL_CNAME_TARGET", get("PORTAL_CNAME_TARGET") or parts.hostname or ""),
+            dns_servers=_dns_servers(get("PORTAL_DNS_SERVERS")),
         )
 
 
@@ -220,6 +232,37 @@ def _http_url(name: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw
+
+
+def _hostname(name: str, raw: str) -> str:
+    value = raw.strip().lower().rstrip(".")
+    if not value or not all(part and len(part) <= 63 and part.replace("-", "").isalnum() for part in value.split(".")):
+        raise SettingsError(f"{name} must be a host name such as portal.example.com, got {raw!r}")
+    return value
+
+
+def _dns_servers(raw: str | None) -> tuple[tuple[str, int], ...]:
+    """``"10.0.0.2, 127.0.0.1:5353, [::1]:53"`` -> ``(("10.0.0.2", 53), ("127.0.0.1", 5353), ("::1", 53))``."""
+    servers = []
+    for item in (raw or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            ipaddress.ip_address(host)
+            number = int(port)
+        except ValueError:
+            raise SettingsError(f"PORTAL_DNS_SERVERS must list IP addresses (ip or ip:port), got {item!r}") from None
+        if not 1 <= number <= 65535:
+            raise SettingsError(f"PORTAL_DNS_SERVERS: port out of range in {item!r}")
+        servers.append((host, number))
+    return tuple(servers)
 
 
 def _networks(raw: str) -> tuple[str, ...]:

@@ -154,12 +154,13 @@ def decode_flow(settings: Settings, raw: str | None, area: str) -> Flow | None:
     return flow
 
 
-async def begin(settings: Settings, *, area: str, callback_path: str) -> tuple[str, str]:
+async def begin(settings: Settings, *, area: str, callback_path: str, origin: str = "") -> tuple[str, str]:
     """Start a flow: the provider's authorization URL and the signed flow cookie value.
 
+    ``origin`` is where the callback is (a portal's custom domain; default the base URL).
     authlib generates the state, the nonce and the PKCE verifier (challenge S256).
     """
-    redirect_uri = settings.base_url + callback_path
+    redirect_uri = (origin or settings.base_url) + callback_path
     try:
         created = await _provider(settings).create_authorization_url(redirect_uri)
     except (AuthlibBaseError, httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:

@@ -99,7 +99,7 @@ def _portal_context(site: PortalSite) -> dict:
 
 @get(START, cache=False)
 async def portal_google_start(request: Request, site: NamedDependency[PortalSite]) -> Response:
-    return await start_google(request, f"portal:{site.id}", site.url(CALLBACK), _portal_context(site))
+    return await start_google(request, f"portal:{site.id}", site.url(CALLBACK), _portal_context(site), origin=site.origin)
 
 
 @get(CALLBACK, cache=False)

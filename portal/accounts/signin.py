@@ -85,11 +85,11 @@ def forget_flow(request: Request, response: Response) -> Response:
     return response
 
 
-async def start_google(request: Request, area: str, callback_path: str, refused_context: dict) -> Response:
+async def start_google(request: Request, area: str, callback_path: str, refused_context: dict, origin: str = "") -> Response:
     require_enabled(request)
     settings = request.app.state.settings
     try:
-        url, flow_cookie = await oidc.begin(settings, area=area, callback_path=callback_path)
+        url, flow_cookie = await oidc.begin(settings, area=area, callback_path=callback_path, origin=origin)
     except oidc.SignInRefused as refusal:
         return refused(refusal, refused_context)
     response = Redirect(url, status_code=302, headers=NO_STORE)

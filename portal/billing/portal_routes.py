@@ -94,11 +94,7 @@ async def pay(
 
 def _absolute(request: Request, site: PortalSite, path: str) -> str:
     """Where Stripe sends the client back: this portal's own address (its custom domain, or the base URL)."""
-    settings = request.app.state.settings
-    if site.base:
-        return settings.base_url + path
-    scheme = "https" if settings.is_https or settings.env == "production" else "http"
-    return f"{scheme}://{request.url.netloc}{path}"
+    return (site.origin or request.app.state.settings.base_url) + path
 
 
 @get("/projects/{project_id:int}/billing/{invoice_id:int}/paid")

@@ -11,7 +11,6 @@ all of them; in a single process (tests, ``uvicorn`` by hand) the process's own 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import shutil
 import time
 
@@ -24,6 +23,7 @@ from portal import clock
 from portal.db import ping
 from portal.mail.tables import OutboxMessage
 from portal.settings import worker_metrics_shared
+from portal.web.net import is_loopback_peer
 
 REQUESTS = Counter("portal_requests", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram("portal_request_seconds", "Time to answer a request, by route", ["route", "method"],
@@ -69,14 +69,6 @@ def _registry() -> CollectorRegistry | None:
     return registry
 
 
-def _is_loopback(request: Request) -> bool:
-    peer = request.scope.get("client")
-    try:
-        return bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
-    except ValueError:
-        return False
-
-
 async def _outbox_backlog() -> tuple[int, int]:
     """(emails waiting to be sent, of which waiting longer than MAX_MAIL_DELAY_MINUTES)."""
     now = clock.now()
@@ -120,7 +112,7 @@ async def readyz(request: Request) -> Response:
 @get("/metrics", cache=False)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics, for loopback callers only (403 for anyone else)."""
-    if not _is_loopback(request):
+    if not is_loopback_peer(request.scope):
         return Response("Metrics are served to this host only.\n", status_code=403, media_type=MediaType.TEXT)
     registry = _registry()
     body = generate_latest(registry) if registry else generate_latest()

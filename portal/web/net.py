@@ -46,3 +46,12 @@ def client_ip_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+def is_loopback_peer(scope: Scope) -> bool:
+    """The TCP peer is this machine (never a forwarded address)."""
+    peer = scope.get("client")
+    try:
+        return bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
+    except ValueError:
+        return False

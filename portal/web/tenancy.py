@@ -9,8 +9,17 @@ from litestar import Request
 from litestar.params import FromPath
 
 from portal.errors import NotFound
+from portal.web.hosts import portal_host
 from portal.workspaces import queries
 from portal.workspaces.plans import allows
+from portal.workspaces.urls import domain_scheme
+
+
+class ServedElsewhere(Exception):
+    """The workspace's portal lives on its verified custom domain: go there."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
 
 
 class PortalUnavailable(Exception):
@@ -34,13 +43,19 @@ class PortalSite:
     welcome_message: str
     support_email: str
     sender_name: str
-    base: str  # "/p/<slug>" on the default URL
+    base: str  # "/p/<slug>" on the default URL, "" on the custom domain
+    #: ``https://<custom domain>`` when the request came in on it, else "" (the base URL).
+    origin: str = ""
     #: Changes with the accent, the plan and the logo: the theme and logo URLs carry it, so a
     #: browser's cached copy is never shown after the branding changed.
     branding_version: str = ""
 
     def url(self, path: str = "/") -> str:
         return f"{self.base}{path}"
+
+    def absolute(self, base_url: str, path: str = "/") -> str:
+        """``url(path)`` with the origin the client is on (``base_url``: the installation's)."""
+        return f"{self.origin or base_url}{self.url(path)}"
 
     def branded(self, path: str) -> str:
         """The URL of a branding file (``/theme.css``, ``/logo``) for the current branding."""
@@ -54,7 +69,7 @@ class PortalSite:
         return allows(self.plan, feature)
 
 
-def site_from_row(row: dict, base: str) -> PortalSite:
+def site_from_row(row: dict, base: str, origin: str = "") -> PortalSite:
     return PortalSite(
         id=row["id"],
         slug=row["slug"],
@@ -67,6 +82,7 @@ def site_from_row(row: dict, base: str) -> PortalSite:
         support_email=row["support_email"],
         sender_name=row["sender_name"],
         base=base,
+        origin=origin,
         branding_version=hashlib.sha256(
             f"{row['accent_color']}|{row['plan']}|{row['portal_logo_sha256']}".encode()).hexdigest()[:12],
     )
@@ -80,12 +96,29 @@ async def site_of(workspace_id: int) -> PortalSite:
     return site_from_row(row, f"/p/{row['slug']}")
 
 
+#: Files a studio page shows from the portal (the logo preview): not sent to the domain.
+_STAY = ("/logo", "/theme.css")
+
+
 async def provide_site(request: Request, workspace_slug: FromPath[str]) -> PortalSite:
-    """Dependency of every portal route: the workspace of the URL, or 404."""
+    """Dependency of every portal route: the workspace of the URL, or 404.
+
+    On the custom domain (``portal_host``) the portal's URLs have no prefix. On the base
+    URL, a workspace whose domain is verified sends page requests (GET) there.
+    """
     row = await queries.site_by_slug(workspace_slug)
     if row is None:
         raise NotFound()
-    site = site_from_row(row, f"/p/{row['slug']}")
+    settings = request.app.state.settings
+    if host := portal_host(request):
+        site = site_from_row(row, "", origin=f"{domain_scheme(settings)}://{host}")
+    else:
+        site = site_from_row(row, f"/p/{row['slug']}")
+        if row["custom_domain"] and row["domain_status"] == "verified" and request.method in ("GET", "HEAD"):
+            rest = request.url.path.removeprefix(site.base) or "/"
+            if rest not in _STAY:
+                query = f"?{request.url.query}" if request.url.query else ""
+                raise ServedElsewhere(f"{domain_scheme(settings)}://{row['custom_domain']}{rest}{query}")
     request.state.site = site
     if not site.portal_enabled:
         raise PortalUnavailable(site)

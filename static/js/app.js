@@ -248,6 +248,18 @@
     if (mode) mode.value = "embedded";
   }, true);
 
+  // Copy buttons (the custom domain's DNS record): shown only where the clipboard works.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+        button.textContent = "Copied";
+        window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      });
+    });
+  });
+
   // Settings -> Client portal: a colour picker beside the accent's text field, and a live
   // preview of the shades the portal will use (the same rules as portal/workspaces/theme.py:
   // text on the accent reaches 4.5:1, the accent 3:1 on the page, links 4.5:1 on white; in

@@ -1,0 +1,233 @@
+"""A workspace's custom domain: the name, its CNAME, verification.
+
+The agency enters a subdomain (``portal.youragency.com``), adds the CNAME record the
+page shows (``portal.youragency.com CNAME <PORTAL_CNAME_TARGET>``) and clicks Verify
+Domain; the portal answers on that name once the record is found (Growth and Scale).
+
+States (``Workspace.domain_status``): ``none`` (no domain), ``pending`` (entered, not
+verified yet: ``domain_error`` says what the last look found), ``verified`` (served),
+``failed`` (it was verified, then a later look found the record gone or changed: no
+longer served; ``domain_error`` says why).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from portal.accounts.sessions import Principal
+from portal.accounts.tables import MANAGERS
+from portal.audit.services import record
+from portal.clock import now
+from portal.errors import Forbidden, Invalid, NotFound
+from portal.settings import Settings
+from portal.workspaces.plans import allows
+from portal.workspaces.tables import Workspace
+
+LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+#: How long one Verify Domain waits for the DNS servers, in seconds.
+LOOKUP_SECONDS = 5.0
+PROPAGATION = "DNS changes can take up to 48 hours to reach everyone."
+
+
+def normalise_host(value: str) -> str:
+    """A Host header or a typed name as one form: lower case, no port, no trailing dot."""
+    host = (value or "").strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def check_name(settings: Settings, typed: str) -> str:
+    """The domain as stored, or ``Invalid`` with the reason for the ``domain`` field."""
+    raw = (typed or "").strip().lower()
+    for prefix in ("https://", "http://"):
+        raw = raw.removeprefix(prefix)
+    name = raw.rstrip("/").rstrip(".")
+
+    def invalid(message: str) -> Invalid:
+        return Invalid({"domain": message})
+
+    if not name:
+        raise invalid("Enter the subdomain your clients will use, such as portal.youragency.com.")
+    if _is_ip(name.strip("[]")):
+        raise invalid("Enter a domain name, not an IP address.")
+    labels = name.split(".")
+    if len(name) > 253 or not all(LABEL.match(label) for label in labels):
+        raise invalid("That is not a valid domain name: use letters, digits, dashes and dots, such as portal.youragency.com.")
+    if labels[-1].isdigit():
+        raise invalid("That is not a valid domain name: it must end in a name such as .com.")
+    if len(labels) < 3:
+        raise invalid(f"Use a subdomain such as portal.{name}: a bare domain cannot have a CNAME record.")
+    own = settings.base_hostname
+    if name == own or name.endswith("." + own):
+        raise invalid(f"{name} is this portal's own address; use a domain of your agency's.")
+    return name
+
+
+def require_manager(staff: Principal) -> None:
+    if staff.role not in MANAGERS:
+        raise Forbidden("Only owners and admins can change the custom domain.")
+
+
+def require_plan(workspace: dict) -> None:
+    if not allows(workspace["plan"], "custom_domain"):
+        raise Forbidden("A custom domain comes with the Growth and Scale plans.")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the DNS said of a name: ``verified``, or the reason it is not."""
+
+    verified: bool
+    reason: str = ""
+    found: str = ""  # the CNAME target found, if any
+
+
+def _resolver(settings: Settings) -> dns.asyncresolver.Resolver:
+    if not settings.dns_servers:
+        resolver = dns.asyncresolver.Resolver()
+    else:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in settings.dns_servers]
+    resolver.lifetime = LOOKUP_SECONDS
+    resolver.timeout = LOOKUP_SECONDS / 2
+    resolver.cache = None
+    return resolver
+
+
+async def look_up(settings: Settings, name: str) -> Lookup:
+    """Ask the DNS for ``name``'s CNAME and compare it with the target."""
+    target = settings.cname_target
+    try:
+        answer = await _resolver(settings).resolve(name, "CNAME", raise_on_no_answer=True)
+    except dns.resolver.NXDOMAIN:
+        return Lookup(False, f"No DNS record for {name} yet. Add the CNAME record below. {PROPAGATION}")
+    except dns.resolver.NoAnswer:
+        return Lookup(False, f"{name} has no CNAME record yet (it may have another kind of record: replace it "
+                             f"with the CNAME below). {PROPAGATION}")
+    except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
+        return Lookup(False, f"The DNS lookup of {name} timed out. Please try again in a few minutes.")
+    except dns.resolver.NoNameservers:
+        return Lookup(False, f"No DNS server answered for {name}. Please try again in a few minutes.")
+    except dns.exception.DNSException as exc:
+        return Lookup(False, f"The DNS lookup of {name} failed ({exc.__class__.__name__}). Please try again.")
+    found = normalise_host(answer[0].target.to_text())
+    if found != target:
+        return Lookup(False, f"{name} points to {found}, not to {target}. Change the CNAME record to {target}. "
+                             f"{PROPAGATION}", found)
+    return Lookup(True, found=found)
+
+
+async def _workspace(workspace_id: int) -> dict:
+    row = await Workspace.select(
+        Workspace.id, Workspace.slug, Workspace.plan, Workspace.custom_domain, Workspace.domain_status,
+        Workspace.domain_checked_at, Workspace.domain_verified_at, Workspace.domain_error,
+    ).where(Workspace.id == workspace_id).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def domain_of(workspace_id: int) -> dict:
+    """The custom domain's state, for the settings page and the CLI."""
+    return await _workspace(workspace_id)
+
+
+async def set_domain(settings: Settings, workspace_id: int, typed: str, *, actor: Principal | None = None) -> str:
+    """Enter (or replace) the workspace's domain: pending until verified."""
+    workspace = await _workspace(workspace_id)
+    require_plan(workspace)
+    name = check_name(settings, typed)
+    if name == workspace["custom_domain"]:
+        return name
+    if await Workspace.exists().where(Workspace.custom_domain == name, Workspace.id != workspace_id):
+        raise Invalid({"domain": f"{name} is used by another workspace already."})
+    await Workspace.update({
+        Workspace.custom_domain: name, Workspace.domain_status: "pending", Workspace.domain_error: "",
+        Workspace.domain_checked_at: None, Workspace.domain_verified_at: None,
+    }).where(Workspace.id == workspace_id)
+    await record("domain_set", workspace_id=workspace_id, actor=actor, target_type="workspace",
+                 target_id=workspace_id, domain=name, previous=workspace["custom_domain"] or "")
+    return name
+
+
+async def verify_domain(settings: Settings, workspace_id: int, *, actor: Principal | None = None) -> Lookup:
+    """Look the domain up now and keep what was found."""
+    workspace = await _workspace(workspace_id)
+    require_plan(workspace)
+    name = workspace["custom_domain"]
+    if not name:
+        raise Invalid({"domain": "Enter a domain first."})
+    result = await look_up(settings, name)
+    await _keep(workspace, result)
+    await record("domain_verified" if result.verified else "domain_not_verified", workspace_id=workspace_id,
+                 actor=actor, target_type="workspace", target_id=workspace_id, domain=name,
+                 reason=result.reason)
+    return result
+
+
+async def _keep(workspace: dict, result: Lookup) -> None:
+    checked = now()
+    if result.verified:
+        changes = {Workspace.domain_status: "verified", Workspace.domain_error: "", Workspace.domain_checked_at: checked,
+                   Workspace.domain_verified_at: workspace["domain_verified_at"] or checked}
+    else:
+        was_served = workspace["domain_status"] in ("verified", "failed")
+        changes = {Workspace.domain_status: "failed" if was_served else "pending", Workspace.domain_error: result.reason,
+                   Workspace.domain_checked_at: checked}
+    # Only if the domain is still the one looked up (it may have been changed meanwhile).
+    await Workspace.update(changes).where(Workspace.id == workspace["id"],
+                                          Workspace.custom_domain == workspace["custom_domain"])
+
+
+async def remove_domain(workspace_id: int, *, actor: Principal | None = None) -> str | None:
+    """Forget the domain: the portal stops answering there at once."""
+    workspace = await _workspace(workspace_id)
+    if not workspace["custom_domain"]:
+        return None
+    await Workspace.update({
+        Workspace.custom_domain: None, Workspace.domain_status: "none", Workspace.domain_error: "",
+        Workspace.domain_checked_at: None, Workspace.domain_verified_at: None,
+    }).where(Workspace.id == workspace_id)
+    await record("domain_removed", workspace_id=workspace_id, actor=actor, target_type="workspace",
+                 target_id=workspace_id, domain=workspace["custom_domain"])
+    return workspace["custom_domain"]
+
+
+async def list_domains() -> list[dict]:
+    return await Workspace.select(
+        Workspace.slug, Workspace.custom_domain, Workspace.domain_status, Workspace.domain_checked_at,
+        Workspace.domain_error,
+    ).where(Workspace.custom_domain.is_not_null()).order_by(Workspace.slug)
+
+
+async def workspace_id_of(slug: str) -> int:
+    row = await Workspace.select(Workspace.id).where(Workspace.slug == slug).first()
+    if row is None:
+        raise NotFound(f"no workspace with slug {slug!r}")
+    return row["id"]
+
+
+def checked_ago(checked_at: dt.datetime | None) -> str:
+    """When the domain was last looked up, for the settings page."""
+    if checked_at is None:
+        return "never"
+    return checked_at.strftime("%-d %b %Y, %H:%M UTC")
