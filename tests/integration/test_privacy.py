@@ -76,6 +76,7 @@ ALICE_EMAIL, ALICE_NAME = "alice@northwind.example", "Alice Andrews"
 class Planted:
     a_only: list[str]  # blobs only org A uses (its file, its versions)
     shared: str  # a blob org A and org B both use
+    elsewhere: str  # a blob org A and another workspace both use (one stored file each)
     visible: dict  # name -> bytes of what the export must hold
     token: str  # alice's sign-in link token
 
@@ -112,6 +113,10 @@ async def plant(settings, world) -> Planted:
     brief, both, unshared, removed = unique("brief"), unique("shared logo"), unique("unshared"), unique("deleted")
     await make_file(settings, ws, a, "Brief.txt", brief)
     await make_file(settings, ws, a, "Logo pack.txt", both)
+    theirs = unique("another agency's too")
+    await make_file(settings, ws, a, "Style guide.txt", theirs, shared=False)
+    other_agency = await make_workspace("elsewhere", "Elsewhere Agency")
+    await store_bytes(settings, other_agency, theirs, "text/plain")
     await make_file(settings, ws, a, NEVER_EXPORTED["unshared file"] + ".txt", unshared, shared=False)
     await make_file(settings, ws, a, NEVER_EXPORTED["deleted file"] + ".txt", removed, deleted=True)
 
@@ -156,6 +161,7 @@ async def plant(settings, world) -> Planted:
     token = await issue_token(workspace_id=ws, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
     return Planted(
         a_only=[hashlib.sha256(x).hexdigest() for x in (v1, v2, draft, brief, unshared, removed)], shared=hashlib.sha256(both).hexdigest(),
+        elsewhere=hashlib.sha256(theirs).hexdigest(),
         visible={"v1": v1, "v2": v2, "Brief.txt": brief, "Logo pack.txt": both}, token=token,
     )
 
@@ -393,7 +399,7 @@ async def test_deleting_an_organisation_removes_all_of_it_and_nothing_of_anyone_
     before_a, before_b = await org_a_rows(world, planted), await org_b_state(world)
     audit_before = await AuditEvent.count()
     assert ALICE_EMAIL in await everything_text()
-    for sha in [*planted.a_only, planted.shared]:
+    for sha in [*planted.a_only, planted.shared, planted.elsewhere]:
         assert blob_path(settings, sha).is_file()
 
     page = await http.get(f"/studio/clients/{world.org_a}")
@@ -401,7 +407,7 @@ async def test_deleting_an_organisation_removes_all_of_it_and_nothing_of_anyone_
     response = await post_form(http, f"/studio/clients/{world.org_a}/delete", {"confirm_name": " Northwind "})
     assert response.status_code == 303 and response.headers["location"] == "/studio/clients"
     listing = await http.get("/studio/clients")
-    assert "Northwind and all its data were deleted: 1 person, 1 project, 2 deliverables, 4 files, 2 invoices." in listing.text
+    assert "Northwind and all its data were deleted: 1 person, 1 project, 2 deliverables, 5 files, 2 invoices." in listing.text
     assert "Northwind" not in listing.text.replace("Northwind and all its data were deleted", "")
 
     # No row of org A is left in any table (read straight from the database).
@@ -432,6 +438,8 @@ async def test_deleting_an_organisation_removes_all_of_it_and_nothing_of_anyone_
     for sha in planted.a_only:
         assert not blob_path(settings, sha).exists(), sha
     assert blob_path(settings, planted.shared).is_file()
+    assert blob_path(settings, planted.elsewhere).is_file()  # another workspace's file: its row stays
+    assert await StoredFile.count().where(StoredFile.sha256 == planted.elsewhere) == 1
     shared_file = (await ProjectFile.select(ProjectFile.id).where(ProjectFile.name == "Logo pack copy.txt").first())["id"]
     download = await carol.get(f"/p/acme/projects/{world.project_b}/files/{shared_file}/download")
     assert download.status_code == 200 and download.content == planted.visible["Logo pack.txt"]
@@ -447,10 +455,10 @@ async def test_deleting_an_organisation_removes_all_of_it_and_nothing_of_anyone_
     detail = json.loads(event["detail"])
     assert detail["name"] == "Northwind" and detail["invoice_numbers"] == ["INV-0001", NEVER_EXPORTED["void invoice"]]
     assert {k: detail["counts"][k] for k in ("people", "projects", "deliverables", "versions", "files", "invoices",
-                                              "invoice_lines", "payments", "tasks", "task_comments", "sessions",
+                                              "invoice_lines", "payments", "tasks", "task_comments", "sessions", "stored_files",
                                               "feedback_messages", "feedback_replies", "milestones", "emails")} == {
-        "people": 1, "projects": 1, "deliverables": 2, "versions": 3, "files": 4, "invoices": 2, "invoice_lines": 3,
-        "payments": 1, "tasks": 3, "task_comments": 2, "sessions": 1, "feedback_messages": 1, "feedback_replies": 1,
+        "people": 1, "projects": 1, "deliverables": 2, "versions": 3, "files": 5, "invoices": 2, "invoice_lines": 3,
+        "payments": 1, "tasks": 3, "task_comments": 2, "sessions": 1, "stored_files": 7, "feedback_messages": 1, "feedback_replies": 1,
         "milestones": 1, "emails": 2}
     activity = await http.get("/studio/activity")
     assert "Client deleted with all its data" in activity.text and ALICE_EMAIL not in activity.text
@@ -505,7 +513,7 @@ async def test_the_operator_deletes_an_organisation_only_with_yes(world, setting
     done = portal_cli("client-delete", "acme", str(world.org_a), "--yes")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"deleted Northwind (client organisation {world.org_a}): ")
-    assert "1 person, 1 project, 2 deliverables, 4 files, 2 invoices; 6 stored file(s) removed from disk" in done.stdout
+    assert "1 person, 1 project, 2 deliverables, 5 files, 2 invoices; 6 stored file(s) removed from disk" in done.stdout
     assert "task comments 2" in done.stdout
     assert rows_of(settings, f'SELECT COUNT(*) FROM "client_organisation" WHERE "id" = {world.org_a}') in ([(0,)], [("0",)])
     assert blob_path(settings, planted.shared).is_file()
