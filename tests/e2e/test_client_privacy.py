@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_deliverables_studio import sign_in_owner
+from tests.e2e.test_quality import serious_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +62,7 @@ def test_the_owner_exports_then_deletes_a_client_on_a_phone(page: Page, fresh_db
     expect(page.get_by_test_id("client-name")).to_have_text("Northwind Traders")
     expect(page.get_by_label("Type the client's name to confirm: Northwind Traders")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert serious_violations(page) == []
     screenshot("danger-zone-error-375")
 
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
@@ -80,5 +82,6 @@ def test_the_danger_zone_at_1280(page: Page, fresh_db, screenshot):
     problems = watch(page)
     open_northwind(page, fresh_db)
     page.get_by_test_id("danger-zone").scroll_into_view_if_needed()
+    assert serious_violations(page) == []
     screenshot("danger-zone-1280")
     assert problems == [], "\n".join(problems)

@@ -481,6 +481,22 @@ async def test_a_wrong_name_deletes_nothing_and_says_so_in_the_form(http, world,
     assert await counts() == before
 
 
+async def test_a_deletion_that_fails_half_way_changes_nothing(world, settings, monkeypatch):
+    from portal.privacy import deletion
+
+    planted = await plant(settings, world)
+    before = await counts()
+
+    async def broken(*args):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(deletion, "_delete_emails", broken)  # after the files, tasks and invoices went
+    with pytest.raises(RuntimeError):
+        await deletion.delete_organisation(settings, world.workspace, world.org_a, actor_email="test")
+    assert await counts() == before
+    assert all(blob_path(settings, sha).is_file() for sha in planted.a_only)
+
+
 # The operator's commands
 
 
