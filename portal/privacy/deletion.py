@@ -95,10 +95,6 @@ def _batches(ids: list) -> list[list]:
     return [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)] or [[]]
 
 
-async def _ids(query) -> list[int]:
-    return [row["id"] for row in await query]
-
-
 async def _delete(table, where) -> int:
     return len(await table.delete().where(where).returning(table.id))
 
@@ -180,23 +176,25 @@ async def _anonymise_audit(workspace_id: int, people: list[int], emails: set[str
     return changed
 
 
-async def _detach_audit(workspace_id: int, project_ids: list[int], organisation_id: int) -> None:
-    """Events about the rows being deleted lose their links to them (ids SQLite may reuse)."""
+async def _detach_audit(workspace_id: int, projects, organisation_id: int) -> None:
+    """Events about the rows being deleted lose their links to them (ids SQLite may reuse).
+
+    ``projects`` (here and below): the sub-select of the organisation's project ids."""
     targets = {
-        "project": project_ids,
-        "milestone": Milestone.select(Milestone.id).where(Milestone.project.is_in(project_ids)),
-        "task": Task.select(Task.id).where(Task.project.is_in(project_ids)),
-        "deliverable": Deliverable.select(Deliverable.id).where(Deliverable.project.is_in(project_ids)),
-        "project_file": ProjectFile.select(ProjectFile.id).where(ProjectFile.project.is_in(project_ids)),
-        "feedback_message": FeedbackMessage.select(FeedbackMessage.id).where(FeedbackMessage.project.is_in(project_ids)),
-        "invoice": Invoice.select(Invoice.id).where(Invoice.project.is_in(project_ids)),
-        "project_access": ProjectAccess.select(ProjectAccess.id).where(ProjectAccess.project.is_in(project_ids)),
+        "project": projects,
+        "milestone": Milestone.select(Milestone.id).where(Milestone.project.is_in(projects)),
+        "task": Task.select(Task.id).where(Task.project.is_in(projects)),
+        "deliverable": Deliverable.select(Deliverable.id).where(Deliverable.project.is_in(projects)),
+        "project_file": ProjectFile.select(ProjectFile.id).where(ProjectFile.project.is_in(projects)),
+        "feedback_message": FeedbackMessage.select(FeedbackMessage.id).where(FeedbackMessage.project.is_in(projects)),
+        "invoice": Invoice.select(Invoice.id).where(Invoice.project.is_in(projects)),
+        "project_access": ProjectAccess.select(ProjectAccess.id).where(ProjectAccess.project.is_in(projects)),
     }
     mine = AuditEvent.workspace == workspace_id
     for target_type, ids in targets.items():
         await AuditEvent.update({AuditEvent.target_id: None}).where(
             mine & (AuditEvent.target_type == target_type) & AuditEvent.target_id.is_in(ids))
-    await AuditEvent.update({AuditEvent.project: None}).where(mine & AuditEvent.project.is_in(project_ids))
+    await AuditEvent.update({AuditEvent.project: None}).where(mine & AuditEvent.project.is_in(projects))
     await AuditEvent.update({AuditEvent.target_id: None}).where(
         mine & (AuditEvent.target_type == "client_organisation") & (AuditEvent.target_id == organisation_id))
 
@@ -204,31 +202,31 @@ async def _detach_audit(workspace_id: int, project_ids: list[int], organisation_
 # The rows
 
 
-async def _traces_elsewhere(workspace_id: int, people: list[int], project_ids: list[int]) -> None:
+async def _traces_elsewhere(workspace_id: int, people, projects) -> None:
     """What the people left in other organisations' projects keeps no email, IP or browser of theirs."""
     elsewhere = Deliverable.select(Deliverable.id).where(
-        (Deliverable.workspace == workspace_id) & Deliverable.project.not_in(project_ids))
+        (Deliverable.workspace == workspace_id) & Deliverable.project.not_in(projects))
     await ReviewDecision.update({ReviewDecision.actor_email: DELETED_CLIENT, ReviewDecision.ip: "",
                                  ReviewDecision.user_agent: ""}).where(
         ReviewDecision.client_user.is_in(people) & ReviewDecision.deliverable.is_in(elsewhere))
     await FeedbackMessage.update({FeedbackMessage.author_email: DELETED_CLIENT}).where(
         (FeedbackMessage.workspace == workspace_id) & FeedbackMessage.client_user.is_in(people)
-        & FeedbackMessage.project.not_in(project_ids))
+        & FeedbackMessage.project.not_in(projects))
     await Payment.update({Payment.client_user_id: None}).where(
         (Payment.workspace == workspace_id) & Payment.client_user_id.is_in(people))
 
 
-async def _delete_files(workspace_id: int, project_ids: list[int], deliverables, counts: dict[str, int]) -> list[str]:
+async def _delete_files(workspace_id: int, projects, deliverables, counts: dict[str, int]) -> list[str]:
     """Versions and project files, then the stored files nothing else uses; their blobs' hashes."""
     used = {row["stored_file"] for row in await DeliverableVersion.select(DeliverableVersion.stored_file).where(
         DeliverableVersion.deliverable.is_in(deliverables))}
     used |= {row["stored_file"] for row in await ProjectFile.select(ProjectFile.stored_file).where(
-        ProjectFile.project.is_in(project_ids))}
+        ProjectFile.project.is_in(projects))}
     counts["review_decisions"] = await _delete(ReviewDecision, ReviewDecision.deliverable.is_in(deliverables))
     counts["deliverable_comments"] = await _delete(DeliverableComment, DeliverableComment.deliverable.is_in(deliverables))
     counts["versions"] = await _delete(DeliverableVersion, DeliverableVersion.deliverable.is_in(deliverables))
-    counts["deliverables"] = await _delete(Deliverable, Deliverable.project.is_in(project_ids))
-    counts["files"] = await _delete(ProjectFile, ProjectFile.project.is_in(project_ids))
+    counts["deliverables"] = await _delete(Deliverable, Deliverable.project.is_in(projects))
+    counts["files"] = await _delete(ProjectFile, ProjectFile.project.is_in(projects))
     logo = await Workspace.select(Workspace.portal_logo_sha256).where(Workspace.id == workspace_id).first()
     logo_sha256 = (logo or {}).get("portal_logo_sha256") or ""
     blobs: list[str] = []
@@ -252,43 +250,44 @@ async def _delete_files(workspace_id: int, project_ids: list[int], deliverables,
     return blobs
 
 
-async def _delete_rows(workspace_id: int, organisation_id: int, people: list[int], emails: set[str],
+async def _delete_rows(workspace_id: int, organisation_id: int, emails: set[str],
                        counts: dict[str, int]) -> tuple[list[str], list[str]]:
     """Every row of the organisation, children first; (invoice numbers, blob hashes)."""
-    project_ids = await _ids(Project.select(Project.id).where(
-        (Project.organisation == organisation_id) & (Project.workspace == workspace_id)))
-    some_projects = project_ids or [0]
-    some_people = people or [0]
-    await _detach_audit(workspace_id, some_projects, organisation_id)
-    await _traces_elsewhere(workspace_id, some_people, some_projects)
-    mine = LoginToken.workspace == workspace_id
-    counts["sign_in_links"] = await _delete(LoginToken, mine & (
-        LoginToken.client_user.is_in(some_people) | LoginToken.project_id.is_in(some_projects)))
-    counts["sessions"] = await _delete(UserSession, UserSession.client_user.is_in(some_people))
+    projects = Project.select(Project.id).where(
+        (Project.organisation == organisation_id) & (Project.workspace == workspace_id))
+    people = ClientUser.select(ClientUser.id).where(
+        (ClientUser.organisation == organisation_id) & (ClientUser.workspace == workspace_id))
+    await _detach_audit(workspace_id, projects, organisation_id)
+    await _traces_elsewhere(workspace_id, people, projects)
+    counts["sign_in_links"] = await _delete(LoginToken, (LoginToken.workspace == workspace_id) & (
+        LoginToken.client_user.is_in(people) | LoginToken.project_id.is_in(projects)))
+    counts["sessions"] = await _delete(UserSession, UserSession.client_user.is_in(people))
     counts["access_grants"] = await _delete(ProjectAccess, (ProjectAccess.workspace == workspace_id) & (
-        ProjectAccess.client_user.is_in(some_people) | ProjectAccess.project.is_in(some_projects)))
-    deliverables = Deliverable.select(Deliverable.id).where(Deliverable.project.is_in(some_projects))
-    blobs = await _delete_files(workspace_id, some_projects, deliverables, counts)
-    messages = FeedbackMessage.select(FeedbackMessage.id).where(FeedbackMessage.project.is_in(some_projects))
+        ProjectAccess.client_user.is_in(people) | ProjectAccess.project.is_in(projects)))
+    deliverables = Deliverable.select(Deliverable.id).where(Deliverable.project.is_in(projects))
+    blobs = await _delete_files(workspace_id, projects, deliverables, counts)
+    messages = FeedbackMessage.select(FeedbackMessage.id).where(FeedbackMessage.project.is_in(projects))
     counts["feedback_replies"] = await _delete(FeedbackReply, FeedbackReply.message.is_in(messages))
-    counts["feedback_messages"] = await _delete(FeedbackMessage, FeedbackMessage.project.is_in(some_projects))
-    tasks = Task.select(Task.id).where(Task.project.is_in(some_projects))
+    counts["feedback_messages"] = await _delete(FeedbackMessage, FeedbackMessage.project.is_in(projects))
+    tasks = Task.select(Task.id).where(Task.project.is_in(projects))
     counts["task_comments"] = await _delete(TaskComment, TaskComment.task.is_in(tasks))
-    counts["tasks"] = await _delete(Task, Task.project.is_in(some_projects))
-    counts["milestones"] = await _delete(Milestone, Milestone.project.is_in(some_projects))
-    invoices = Invoice.select(Invoice.id).where(Invoice.project.is_in(some_projects))
+    counts["tasks"] = await _delete(Task, Task.project.is_in(projects))
+    counts["milestones"] = await _delete(Milestone, Milestone.project.is_in(projects))
+    invoices = Invoice.select(Invoice.id).where(Invoice.project.is_in(projects))
     counts["payments"] = await _delete(Payment, Payment.invoice.is_in(invoices))
     counts["invoice_lines"] = await _delete(InvoiceLine, InvoiceLine.invoice.is_in(invoices))
-    numbers = [row["number"] for row in await Invoice.delete().where(Invoice.project.is_in(some_projects)).returning(
-        Invoice.id, Invoice.number)]
+    gone = await Invoice.delete().where(Invoice.project.is_in(projects)).returning(Invoice.id, Invoice.number)
+    numbers = [row["number"] for row in sorted(gone, key=lambda row: row["id"])]
     counts["invoices"] = len(numbers)
     counts["emails"] = await _delete_emails(workspace_id, emails)
     if emails:
         await SignInRequest.delete().where((SignInRequest.workspace == workspace_id)
                                            & SignInRequest.email.is_in(sorted(emails)))
         await RateLimitHit.delete().where(RateLimitHit.key.is_in([f"link-email:ws{workspace_id}:{e}" for e in emails]))
-    counts["people"] = await _delete(ClientUser, ClientUser.id.is_in(some_people))
-    counts["projects"] = await _delete(Project, Project.id.is_in(some_projects))
+    counts["people"] = await _delete(ClientUser, (ClientUser.organisation == organisation_id)
+                                     & (ClientUser.workspace == workspace_id))
+    counts["projects"] = await _delete(Project, (Project.organisation == organisation_id)
+                                       & (Project.workspace == workspace_id))
     await ClientOrganisation.delete().where(ClientOrganisation.id == organisation_id)
     return numbers, blobs
 
@@ -335,8 +334,7 @@ async def delete_organisation(settings: Settings, workspace_id: int, organisatio
         names = {" ".join(p["name"].split()).casefold() for p in people if p["name"].strip()}
         deleted = Deleted(organisation_id, org["name"])
         deleted.counts["audit_events_anonymised"] = await _anonymise_audit(workspace_id, person_ids, emails, names)
-        deleted.invoice_numbers, blobs = await _delete_rows(workspace_id, organisation_id, person_ids, emails,
-                                                            deleted.counts)
+        deleted.invoice_numbers, blobs = await _delete_rows(workspace_id, organisation_id, emails, deleted.counts)
         await record("client_organisation_deleted", workspace_id=workspace_id, actor=actor, actor_email=actor_email,
                      request=request, target_type="client_organisation", target_id=organisation_id, name=org["name"],
                      counts=deleted.counts, invoice_numbers=deleted.invoice_numbers)
