@@ -606,7 +606,7 @@ async def test_a_stored_file_used_twice_in_the_workspace_keeps_its_row_and_its_b
 
 
 async def test_a_blob_stored_again_while_it_is_being_removed_is_put_back(world, settings, monkeypatch):
-    from portal.privacy import deletion, queries
+    from portal.privacy import blobs, queries
 
     data = unique("raced")
     stored = await store_bytes(settings, world.workspace, data, "text/plain")
@@ -622,9 +622,9 @@ async def test_a_blob_stored_again_while_it_is_being_removed_is_put_back(world, 
         return await real(sha256s)
 
     monkeypatch.setattr(queries, "referenced_blobs", upload_in_between)
-    assert await deletion.remove_unreferenced(settings, [stored.sha256]) == 0
+    assert await blobs.remove_unreferenced(settings, [stored.sha256]) == 0
     assert blob_path(settings, stored.sha256).read_bytes() == data
-    assert await deletion.remove_unreferenced(settings, [stored.sha256]) == 0  # referenced now: left alone
+    assert await blobs.remove_unreferenced(settings, [stored.sha256]) == 0  # referenced now: left alone
 
 
 def test_the_archive_name_is_safe_and_dated():
