@@ -151,6 +151,8 @@ async def plant(settings, world) -> Planted:
     await record("client_user_updated", workspace_id=ws, actor_email="olivia@acme.example", target_type="client_user",
                  target_id=world.alice, old_name="Alice A.", name=ALICE_NAME)
     await record("login_link_requested", workspace_id=ws, actor_email=ALICE_EMAIL)
+    await record("milestone_created", workspace_id=ws, actor_email="olivia@acme.example", target_type="milestone",
+                 target_id=1, project=a, name="Design sign-off")
     await insert(OutboxMessage(workspace=ws, to_address=ALICE_EMAIL, subject="Your sign-in link", text_body="Hi Alice"))
     await insert(OutboxMessage(workspace=ws, to_address="olivia@acme.example", subject="New feedback",
                                text_body=f"From {ALICE_EMAIL}: the menu is hard to find"))
