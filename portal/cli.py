@@ -1,4 +1,4 @@
-"""The `portal` command: serve, migrate, demo data, login links, workspaces, backups."""
+"""The `portal` command: serve, migrate, demo data, login links, workspaces, backups, client data."""
 
 from __future__ import annotations
 
@@ -238,6 +238,32 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_client_export(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.privacy import services
+
+    try:
+        path, size = _run(settings, lambda: services.operator_export(settings, args.slug, args.org_id,
+                                                                     Path(args.to) if args.to else None))
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    print(f"export written: {path} ({size / 2**20:.1f} MB)")
+
+
+def cmd_client_delete(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.privacy import services
+
+    if not args.yes:
+        raise SystemExit(f"error: this deletes client organisation {args.org_id} of {args.slug} and all its data "
+                         "for good; run again with --yes to do it")
+    try:
+        deleted = _run(settings, lambda: services.operator_delete(settings, args.slug, args.org_id))
+    except DomainError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    print(f"deleted {deleted.name} (client organisation {deleted.organisation_id}): {deleted.summary};"
+          f" {deleted.blobs_removed} stored file(s) removed from disk")
+    print("rows: " + ", ".join(f"{what.replace('_', ' ')} {n}" for what, n in sorted(deleted.counts.items())))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Self-hosted client portal for agencies.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -305,6 +331,17 @@ def parser() -> argparse.ArgumentParser:
     rest.set_defaults(func=cmd_restore)
     sub.add_parser("check", help="verify the database and that every uploaded file is there, intact").set_defaults(
         func=cmd_check)
+
+    client_export = sub.add_parser("client-export", help="write a ZIP of everything held about a client organisation")
+    client_export.add_argument("slug", help="the workspace")
+    client_export.add_argument("org_id", type=int, help="the client organisation's id (its studio page's URL ends with it)")
+    client_export.add_argument("--to", metavar="FILE", help="the ZIP to write (default: <name>-export-<date>.zip here)")
+    client_export.set_defaults(func=cmd_client_export)
+    client_delete = sub.add_parser("client-delete", help="delete a client organisation and all its data, for good")
+    client_delete.add_argument("slug", help="the workspace")
+    client_delete.add_argument("org_id", type=int, help="the client organisation's id")
+    client_delete.add_argument("--yes", action="store_true", help="really delete (nothing happens without it)")
+    client_delete.set_defaults(func=cmd_client_delete)
     return p
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Stream, Template
 
 from portal.accounts import services
 from portal.accounts.magic import request_studio_link
@@ -30,6 +30,8 @@ from portal.accounts.signin import (
 from portal.accounts.tokens import consume_token, peek_token
 from portal.audit.services import record
 from portal.errors import Conflict, DomainError, Invalid
+from portal.files.views import content_disposition
+from portal.privacy import services as privacy
 from portal.web.auth import current_principal
 from portal.web.errors import status_of
 from portal.web.forms import FORM
@@ -245,6 +247,11 @@ class PersonForm:
     email: str = ""
 
 
+@dataclass
+class DeleteClientForm:
+    confirm_name: str = ""
+
+
 async def _clients_page(request: Request, staff: Principal, *, form: ClientForm | None = None,
                         errors: dict | None = None) -> Template:
     show_archived = request.query_params.get("archived") == "1"
@@ -271,10 +278,12 @@ async def create_client(request: Request, staff: NamedDependency[Principal], dat
 
 async def _client_page(request: Request, staff: Principal, organisation_id: int, *,
                        rename: ClientForm | None = None, person: PersonForm | None = None,
-                       errors: dict | None = None, failed: str = "") -> Template:
+                       confirm: DeleteClientForm | None = None, errors: dict | None = None,
+                       failed: str = "") -> Template:
     detail = await services.client(staff, organisation_id)
     context = {"staff": staff, "client": detail, "rename": rename or ClientForm(detail.name),
-               "person_form": person or PersonForm(), "errors": errors or {}, "failed": failed}
+               "person_form": person or PersonForm(), "confirm_form": confirm or DeleteClientForm(),
+               "errors": errors or {}, "failed": failed}
     return page(request, "studio/client.html", context, status_code=INVALID if errors else 200)
 
 
@@ -318,6 +327,25 @@ async def add_person(request: Request, staff: NamedDependency[Principal], org_id
                      request=request)
 
 
+@get("/clients/{org_id:int}/export")
+async def export_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int]) -> Stream:
+    archive = await privacy.studio_export(request.app.state.settings, request, staff, org_id)
+    return Stream(privacy.chunks(archive.file), media_type="application/zip", headers={
+        "Content-Disposition": content_disposition(archive.filename), "Content-Length": str(archive.size),
+        "Cache-Control": "private, no-store"})
+
+
+@post("/clients/{org_id:int}/delete")
+async def delete_client(request: Request, staff: NamedDependency[Principal], org_id: FromPath[int],
+                        data: Annotated[DeleteClientForm, FORM]) -> Response:
+    try:
+        deleted = await privacy.studio_delete(request.app.state.settings, request, staff, org_id, data.confirm_name)
+    except Invalid as exc:
+        return await _client_page(request, staff, org_id, confirm=data, errors=exc.errors, failed="delete")
+    return see_other("/studio/clients", flash=f"{deleted.name} and all its data were deleted: {deleted.summary}.",
+                     request=request)
+
+
 async def _person_page(request: Request, staff: Principal, organisation_id: int, person_id: int, *,
                        person: PersonForm | None = None, errors: dict | None = None) -> Template:
     detail, shown = await services.client_person(staff, organisation_id, person_id)
@@ -352,7 +380,7 @@ async def remove_person(request: Request, staff: NamedDependency[Principal], org
 
 
 HANDLERS = [access, add_client, resend, expiry, revoke, team, invite_member, remove_member, change_role,
-            clients, create_client, client, rename_client, archive_client, unarchive_client, add_person, person,
-            update_person, remove_person]
+            clients, create_client, client, rename_client, archive_client, unarchive_client, export_client,
+            delete_client, add_person, person, update_person, remove_person]
 PUBLIC_HANDLERS = [studio_login, studio_login_request, studio_link, studio_link_redeem, studio_logout,
                    studio_logout_everywhere, studio_google_start, studio_google_callback]

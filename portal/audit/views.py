@@ -28,6 +28,8 @@ EVENT_LABELS = {
     "client_user_added": "Client person added",
     "client_user_updated": "Client person changed",
     "client_user_removed": "Client person removed",
+    "client_data_exported": "Client data exported",
+    "client_organisation_deleted": "Client deleted with all its data",
     "project_created": "Project created",
     "project_updated": "Project changed",
     "project_archived": "Project archived",

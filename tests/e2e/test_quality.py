@@ -18,7 +18,7 @@ from tests.e2e.conftest import demo_links, run_db, sign_in_with
 
 pytestmark = pytest.mark.e2e
 
-SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere|preview|pdf)(/|$|\?)|/print$")
+SKIP = re.compile(r"/(file|download|thumbnail|logo|theme\.css|logout|logout-everywhere|preview|pdf|export)(/|$|\?)|/print$")
 MAX_PAGES = 40
 STUDIO_PAGES = 60
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}

@@ -47,6 +47,8 @@ MANAGER_ONLY = {
     ("POST", "/studio/invoices/{invoice_id:int}/void"),
     ("GET", "/studio/settings/billing"),
     ("POST", "/studio/settings/billing"),
+    ("GET", "/studio/clients/{org_id:int}/export"),
+    ("POST", "/studio/clients/{org_id:int}/delete"),
     ("GET", "/studio/settings/payments"),
     ("POST", "/studio/settings/payments"),
     ("POST", "/studio/settings/payments/test"),

@@ -1,0 +1,1 @@
+"""Client organisations' data on request: export it all, or delete it all (GDPR)."""
