@@ -248,15 +248,18 @@
     if (mode) mode.value = "embedded";
   }, true);
 
-  // Copy buttons (the custom domain's DNS record): shown only where the clipboard works.
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
+  // Copy buttons (the custom domain's DNS record): shown only where the clipboard works,
+  // on every page htmx puts in (htmx:load fires for the first page too).
+  document.addEventListener("htmx:load", function (event) {
     if (!navigator.clipboard) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-        button.textContent = "Copied";
-        window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
-      });
+    event.target.querySelectorAll("[data-copy]").forEach(function (button) { button.hidden = false; });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
     });
   });
 

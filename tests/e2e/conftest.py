@@ -69,15 +69,30 @@ def stripe_fake():
         yield fake
 
 
+#: What the browser tests' server says a custom domain must be a CNAME of.
+CNAME_TARGET = "portals.brightline.test"
+
+
 @pytest.fixture(scope="session")
-def live_server(schema, mail_sink, stripe_fake):
+def dns_server():
+    """The DNS server the browser tests' server asks when verifying custom domains."""
+    from tests.fakes.dns_server import FakeDNS
+
+    server = FakeDNS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(schema, mail_sink, stripe_fake, dns_server):
     """One server for every browser test, sending its mail to the session's aiosmtpd.
 
     Every server process runs an outbox worker; a second server with mail only logged
     would race it for the same outbox rows, so there is one server and it really sends.
     Its Stripe is the session's fake Stripe.
     """
-    env = {"SMTP_URL": f"smtp+plain://127.0.0.1:{mail_sink[1]}", "PORTAL_STRIPE_API_BASE": stripe_fake.url}
+    env = {"SMTP_URL": f"smtp+plain://127.0.0.1:{mail_sink[1]}", "PORTAL_STRIPE_API_BASE": stripe_fake.url,
+           "PORTAL_DNS_SERVERS": dns_server.setting, "PORTAL_CNAME_TARGET": CNAME_TARGET}
     with start_server("main", env) as server:
         yield server
 
