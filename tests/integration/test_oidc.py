@@ -244,3 +244,27 @@ async def test_an_unreachable_provider_gets_a_clear_page(settings, world, monkey
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         response = await client.get("/p/acme/auth/google")
     assert response.status_code == 502 and "not available right now" in response.text
+
+
+async def test_google_sign_in_on_a_custom_domain_comes_back_to_it(settings, db, provider, world, monkeypatch):
+    """The callback is on the domain the client is on, and so is the session."""
+    from portal.workspaces.tables import Workspace
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    domain = "portal.acme-clients.test"
+    await Workspace.update({Workspace.custom_domain: domain, Workspace.domain_status: "verified"}).where(
+        Workspace.id == world.workspace)
+    configured = dataclasses.replace(
+        settings, google_client_id=CLIENT_ID, google_client_secret="portal-test-secret",
+        google_discovery_url=f"{provider}/.well-known/openid-configuration",
+    )
+    await put_user(provider, "g-alice-domain", email="alice@northwind.example", email_verified=True)
+    transport = httpx.ASGITransport(app=create_app(configured), client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{domain}") as client:
+        started = await client.get("/auth/google")
+        query = {key: values[0] for key, values in parse_qs(urlsplit(started.headers["location"]).query).items()}
+        assert query["redirect_uri"] == f"http://{domain}/auth/google/callback"
+        response = await go_through_google(client, "g-alice-domain", start="/auth/google")
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        home = await client.get("/")
+        assert home.status_code == 200 and "Alice Andrews" in home.text
