@@ -88,12 +88,21 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         except Exception:  # a full disk must not stop the mail
             logging.getLogger("portal.backup").exception("scheduled backup failed")
 
+    async def recheck_domains() -> None:
+        from portal.workspaces.domains import recheck_due
+
+        try:
+            await recheck_due(settings)
+        except Exception:  # DNS trouble must not stop the mail
+            logging.getLogger("portal.domains").exception("re-checking custom domains failed")
+
     # Sign-in forms only store a request; this process's worker loop turns it into an email,
     # and makes the previews of uploaded PDFs and videos.
     # Its housekeeping also runs the daily Stripe reconciliation (one process per workspace) and
-    # the scheduled backup (one process per installation).
+    # the scheduled backup (one process per installation) and the daily look at custom domains.
     mail_worker = OutboxWorker(settings, jobs=[process_sign_in_requests, make_previews],
-                               housekeeping=[prune_sign_in_requests, reconcile_payments, scheduled_backup])
+                               housekeeping=[prune_sign_in_requests, reconcile_payments, scheduled_backup,
+                                                             recheck_domains])
     mail_worker.start()
     try:
         yield

@@ -37,6 +37,12 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    if args.with_caddy:
+        from portal.settings import child_environment
+        from portal.supervise import serve_with_caddy
+
+        app_args = ["--server", args.server, *(["--workers", str(args.workers)] if args.workers else [])]
+        raise SystemExit(serve_with_caddy(settings, args.port, app_args, child_environment()))
     # Every worker of this server writes its metrics there and /metrics, in any worker, adds them up.
     share_worker_metrics(settings.data_dir / "metrics" / str(os.getpid()))
     from portal.migrations import migrate
@@ -141,7 +147,7 @@ def cmd_domain(settings: Settings, args: argparse.Namespace) -> None:
                 return await domains.set_domain(settings, workspace_id, args.host)
             if args.action == "verify":
                 return await domains.verify_domain(settings, workspace_id)
-            return await domains.remove_domain(workspace_id)
+            return await domains.remove_domain(settings, workspace_id)
 
         result = _run(settings, act)
     except Invalid as exc:
@@ -273,6 +279,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=0, help="worker processes (default: PORTAL_WORKERS, else one per core)")
     serve.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    serve.add_argument("--with-caddy", action="store_true",
+                       help="also run Caddy in front (HTTPS for the base URL and verified custom domains); "
+                            "the app then listens on 127.0.0.1:--port")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)

@@ -56,6 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_STRIPE_API_BASE", "https://api.stripe.com", "Where the `stripe` library sends API calls (each workspace's own keys, set in Settings -> Payments); only changed to point at a test server."),
     Setting("PORTAL_CNAME_TARGET", None, "The host a workspace's custom domain must be a CNAME of (shown in Settings -> Client portal -> Custom domain). Default: the base URL's host."),
     Setting("PORTAL_DNS_SERVERS", None, "DNS servers that Verify Domain asks: comma-separated `ip` or `ip:port` (IPv6 as `[ip]:port`). Default: the system's resolvers."),
+    Setting("PORTAL_ACME_CA", "https://acme-v02.api.letsencrypt.org/directory", "`portal serve --with-caddy`: the ACME directory Caddy gets certificates from (Let's Encrypt by default)."),
+    Setting("PORTAL_ACME_EMAIL", None, "`portal serve --with-caddy`: the email given to the ACME CA (expiry notices). Default: none."),
+    Setting("PORTAL_ACME_CA_ROOT", None, "`portal serve --with-caddy`: a PEM file of the root that the ACME CA's own HTTPS certificate chains to, when it is not a public one (a test CA such as pebble)."),
+    Setting("PORTAL_HTTP_PORT", "80", "`portal serve --with-caddy`: the port Caddy serves HTTP on (redirects to HTTPS, ACME challenges)."),
+    Setting("PORTAL_HTTPS_PORT", "443", "`portal serve --with-caddy`: the port Caddy serves HTTPS on."),
     Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
     Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
     Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
@@ -107,6 +112,11 @@ class Settings:
     backup_hours: int = 24
     cname_target: str = ""
     dns_servers: tuple[tuple[str, int], ...] = ()
+    acme_ca: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_email: str | None = None
+    acme_ca_root: Path | None = None
+    http_port: int = 80
+    https_port: int = 443
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -129,6 +139,11 @@ class Settings:
     def base_hostname(self) -> str:
         """The base URL's host name alone (no port), lower case."""
         return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def caddy_dir(self) -> Path:
+        """Caddy's Caddyfile, admin socket and certificate storage (``portal serve --with-caddy``)."""
+        return self.data_dir / "caddy"
 
     @property
     def blob_dir(self) -> Path:
@@ -209,6 +224,11 @@ class Settings:
             backup_hours=_int_in("PORTAL_BACKUP_HOURS", get("PORTAL_BACKUP_HOURS"), 0, 8760),
             cname_target=_hostname("PORTAL_CNAME_TARGET", get("PORTAL_CNAME_TARGET") or parts.hostname or ""),
             dns_servers=_dns_servers(get("PORTAL_DNS_SERVERS")),
+            acme_ca=_http_url("PORTAL_ACME_CA", get("PORTAL_ACME_CA")),
+            acme_email=_email("PORTAL_ACME_EMAIL", get("PORTAL_ACME_EMAIL")) if get("PORTAL_ACME_EMAIL") else None,
+            acme_ca_root=Path(get("PORTAL_ACME_CA_ROOT")).expanduser().resolve() if get("PORTAL_ACME_CA_ROOT") else None,
+            http_port=_int_in("PORTAL_HTTP_PORT", get("PORTAL_HTTP_PORT"), 1, 65535),
+            https_port=_int_in("PORTAL_HTTPS_PORT", get("PORTAL_HTTPS_PORT"), 1, 65535),
         )
 
 
@@ -232,6 +252,12 @@ def _http_url(name: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw
+
+
+def child_environment() -> dict[str, str]:
+    """The environment a child process of ours starts with (Caddy, the app under
+    ``--with-caddy``): this process's own, read here like every setting."""
+    return dict(os.environ)
 
 
 def _hostname(name: str, raw: str) -> str:

@@ -49,7 +49,10 @@ def client_ip_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def is_loopback_peer(scope: Scope) -> bool:
-    """The TCP peer is this machine (never a forwarded address)."""
+    """The TCP peer is this machine (never a forwarded address), and the request was not
+    passed on by a proxy on it (Caddy adds X-Forwarded-For to what it forwards)."""
+    if any(name in (b"x-forwarded-for", b"forwarded") for name, _ in scope.get("headers", ())):
+        return False
     peer = scope.get("client")
     try:
         return bool(peer) and ipaddress.ip_address(peer[0]).is_loopback

@@ -12,8 +12,10 @@ longer served; ``domain_error`` says why).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass
 
@@ -22,11 +24,13 @@ import dns.exception
 import dns.nameserver
 import dns.resolver
 
+from portal import caddy
 from portal.accounts.sessions import Principal
-from portal.accounts.tables import MANAGERS
+from portal.accounts.tables import MANAGERS, StaffMember
 from portal.audit.services import record
 from portal.clock import now
 from portal.errors import Forbidden, Invalid, NotFound
+from portal.mail.outbox import enqueue_email
 from portal.settings import Settings
 from portal.workspaces.plans import allows
 from portal.workspaces.tables import Workspace
@@ -34,6 +38,8 @@ from portal.workspaces.tables import Workspace
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: How long one Verify Domain waits for the DNS servers, in seconds.
 LOOKUP_SECONDS = 5.0
+#: How often a served (or failed) domain is looked up again by the server itself.
+RECHECK_EVERY = dt.timedelta(hours=24)
 PROPAGATION = "DNS changes can take up to 48 hours to reach everyone."
 
 
@@ -164,6 +170,8 @@ async def set_domain(settings: Settings, workspace_id: int, typed: str, *, actor
         Workspace.custom_domain: name, Workspace.domain_status: "pending", Workspace.domain_error: "",
         Workspace.domain_checked_at: None, Workspace.domain_verified_at: None,
     }).where(Workspace.id == workspace_id)
+    if workspace["custom_domain"]:
+        await _forget(settings, workspace["custom_domain"])
     await record("domain_set", workspace_id=workspace_id, actor=actor, target_type="workspace",
                  target_id=workspace_id, domain=name, previous=workspace["custom_domain"] or "")
     return name
@@ -177,14 +185,16 @@ async def verify_domain(settings: Settings, workspace_id: int, *, actor: Princip
     if not name:
         raise Invalid({"domain": "Enter a domain first."})
     result = await look_up(settings, name)
-    await _keep(workspace, result)
+    await _keep(settings, workspace, result)
     await record("domain_verified" if result.verified else "domain_not_verified", workspace_id=workspace_id,
                  actor=actor, target_type="workspace", target_id=workspace_id, domain=name,
                  reason=result.reason)
     return result
 
 
-async def _keep(workspace: dict, result: Lookup) -> None:
+async def _keep(settings: Settings, workspace: dict, result: Lookup) -> None:
+    """Store what a look found. A served domain that fails stops being served: its
+    certificate is forgotten and the owners are told (once, when it stops)."""
     checked = now()
     if result.verified:
         changes = {Workspace.domain_status: "verified", Workspace.domain_error: "", Workspace.domain_checked_at: checked,
@@ -194,12 +204,62 @@ async def _keep(workspace: dict, result: Lookup) -> None:
         changes = {Workspace.domain_status: "failed" if was_served else "pending", Workspace.domain_error: result.reason,
                    Workspace.domain_checked_at: checked}
     # Only if the domain is still the one looked up (it may have been changed meanwhile).
-    await Workspace.update(changes).where(Workspace.id == workspace["id"],
-                                          Workspace.custom_domain == workspace["custom_domain"])
+    kept = await Workspace.update(changes).where(
+        Workspace.id == workspace["id"], Workspace.custom_domain == workspace["custom_domain"]).returning(Workspace.id)
+    if kept and not result.verified and workspace["domain_status"] == "verified":
+        await _forget(settings, workspace["custom_domain"])
+        await _tell_owners(settings, workspace, result.reason)
 
 
-async def remove_domain(workspace_id: int, *, actor: Principal | None = None) -> str | None:
-    """Forget the domain: the portal stops answering there at once."""
+async def _forget(settings: Settings, name: str) -> None:
+    """The certificate of a domain no longer served, out of Caddy's storage and memory."""
+    await asyncio.to_thread(caddy.forget_certificate, settings, name)
+
+
+async def _tell_owners(settings: Settings, workspace: dict, reason: str) -> None:
+    owners = await StaffMember.select(StaffMember.email).where(
+        StaffMember.workspace == workspace["id"], StaffMember.role == "owner", StaffMember.active == True  # noqa: E712
+    )
+    context = {"domain": workspace["custom_domain"], "reason": reason, "default_url": f"{settings.base_url}/p/{workspace['slug']}/",
+               "settings_url": f"{settings.base_url}/studio/settings/portal#domain"}
+    for owner in owners:
+        await enqueue_email(settings, workspace_id=workspace["id"], to=owner["email"], template="domain_failed",
+                            context=context)
+
+
+async def recheck_due(settings: Settings, batch: int = 20) -> int:
+    """Look up again the served and failed domains last checked ``RECHECK_EVERY`` ago (a
+    job of the server's housekeeping). Each is claimed first by moving its check time
+    (a conditional update), so one process checks it. Returns how many were checked."""
+    due = now() - RECHECK_EVERY
+    rows = await Workspace.select(Workspace.id, Workspace.domain_checked_at).where(
+        Workspace.custom_domain.is_not_null(), Workspace.domain_status.is_in(["verified", "failed"]),
+        (Workspace.domain_checked_at.is_null()) | (Workspace.domain_checked_at < due),
+    ).limit(batch)
+    checked = 0
+    for row in rows:
+        claim = Workspace.update({Workspace.domain_checked_at: now()}).where(Workspace.id == row["id"])
+        claim = claim.where(Workspace.domain_checked_at.is_null() if row["domain_checked_at"] is None
+                            else Workspace.domain_checked_at == row["domain_checked_at"])
+        if not await claim.returning(Workspace.id):
+            continue  # another process has it
+        workspace = await _workspace(row["id"])
+        try:
+            result = await look_up(settings, workspace["custom_domain"])
+        except Exception:  # never let one domain stop the others
+            logging.getLogger("portal.domains").exception("re-checking %s failed", workspace["custom_domain"])
+            continue
+        await _keep(settings, workspace, result)
+        if result.verified != (workspace["domain_status"] == "verified"):
+            await record("domain_verified" if result.verified else "domain_not_verified", workspace_id=row["id"],
+                         target_type="workspace", target_id=row["id"], domain=workspace["custom_domain"],
+                         reason=result.reason, daily=True)
+        checked += 1
+    return checked
+
+
+async def remove_domain(settings: Settings, workspace_id: int, *, actor: Principal | None = None) -> str | None:
+    """Forget the domain: the portal stops answering there at once, its certificate goes."""
     workspace = await _workspace(workspace_id)
     if not workspace["custom_domain"]:
         return None
@@ -207,6 +267,7 @@ async def remove_domain(workspace_id: int, *, actor: Principal | None = None) ->
         Workspace.custom_domain: None, Workspace.domain_status: "none", Workspace.domain_error: "",
         Workspace.domain_checked_at: None, Workspace.domain_verified_at: None,
     }).where(Workspace.id == workspace_id)
+    await _forget(settings, workspace["custom_domain"])
     await record("domain_removed", workspace_id=workspace_id, actor=actor, target_type="workspace",
                  target_id=workspace_id, domain=workspace["custom_domain"])
     return workspace["custom_domain"]

@@ -113,7 +113,7 @@ async def verify_domain(request: Request, staff: NamedDependency[Principal]) -> 
 @post("/settings/portal/domain/remove")
 async def remove_domain(request: Request, staff: NamedDependency[Principal]) -> Response:
     domains.require_manager(staff)
-    await domains.remove_domain(staff.workspace_id, actor=staff)
+    await domains.remove_domain(request.app.state.settings, staff.workspace_id, actor=staff)
     return see_other("/studio/settings/portal?notice=domain_removed#domain")
 
 

@@ -6,7 +6,9 @@
 
 A name with no record answers NXDOMAIN; ``a()`` gives a name an A record only (a CNAME
 lookup then has no answer); ``silence()`` makes the server drop questions for a name (the
-lookup times out). ``asked`` lists the names asked, in order.
+lookup times out). ``asked`` lists the names asked, in order. With ``default_a``, every
+A question is answered with that address (after the CNAME, if the name has one): what an
+ACME CA asks to reach a domain it validates.
 """
 
 from __future__ import annotations
@@ -26,17 +28,28 @@ class _Resolver(BaseResolver):
             raise DNSError("dropped")  # the handler sends no reply
         reply = request.reply()
         record = self.fake.records.get(name)
+        if record is None and self.fake.default_a:
+            return self._default(request)
         if record is None:
             reply.header.rcode = RCODE.NXDOMAIN
         elif record[0] == "CNAME":
             reply.add_answer(RR(request.q.qname, QTYPE.CNAME, rdata=CNAME(record[1] + "."), ttl=60))
+            if request.q.qtype == QTYPE.A and self.fake.default_a:
+                reply.add_answer(RR(record[1] + ".", QTYPE.A, rdata=A(self.fake.default_a), ttl=60))
         elif record[0] == "A" and request.q.qtype == QTYPE.A:
             reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(record[1]), ttl=60))
         return reply
 
+    def _default(self, request):
+        reply = request.reply()
+        if request.q.qtype == QTYPE.A:
+            reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(self.fake.default_a), ttl=60))
+        return reply
+
 
 class FakeDNS:
-    def __init__(self) -> None:
+    def __init__(self, default_a: str = "") -> None:
+        self.default_a = default_a
         self.records: dict[str, tuple[str, str]] = {}
         self.silent: set[str] = set()
         self.asked: list[str] = []

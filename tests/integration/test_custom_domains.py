@@ -349,3 +349,46 @@ async def test_the_domain_commands(world, dns):
     assert portal("remove", "acme").stdout.strip() == f"removed {DOMAIN} from workspace acme"
     assert portal("list").stdout == ""
     assert "no workspace with slug 'nope'" in portal("verify", "nope").stderr
+
+
+# -- the daily look ---------------------------------------------------------------------
+
+async def test_the_daily_look_fails_a_domain_whose_record_went_and_tells_the_owners_once(domain_settings, world, dns):
+    import asyncio
+    import datetime as dt
+
+    from portal import clock
+
+    await verified(world, dns)
+    other = await make_workspace("globex", "Globex Studio")
+    await make_staff(other, "gina@globex.example")
+    await Workspace.update({Workspace.custom_domain: "clients.globex.test", Workspace.domain_status: "verified",
+                            Workspace.domain_checked_at: clock.now() - dt.timedelta(hours=1)}).where(Workspace.id == other)
+    await Workspace.update({Workspace.domain_checked_at: clock.now() - dt.timedelta(hours=25)}).where(
+        Workspace.id == world.workspace)
+    await make_staff(world.workspace, "max@acme.example", role="member")
+    dns.clear(DOMAIN)
+    dns.asked.clear()
+
+    # Two processes' housekeeping at once: the domain is claimed and looked up once.
+    counts = await asyncio.gather(domains.recheck_due(domain_settings), domains.recheck_due(domain_settings))
+    assert sorted(counts) == [0, 1] and dns.asked == [DOMAIN]  # globex was checked an hour ago
+    row = await domain_row(world.workspace)
+    assert row["domain_status"] == "failed" and row["domain_error"].startswith(f"No DNS record for {DOMAIN}")
+    mail = await OutboxMessage.select(OutboxMessage.to_address, OutboxMessage.subject, OutboxMessage.text_body).where(
+        OutboxMessage.kind == "domain_failed")
+    assert [(m["to_address"], m["subject"]) for m in mail] == [("olivia@acme.example", f"Your portal is no longer served at {DOMAIN}")]
+    assert "http://127.0.0.1:8000/p/acme/" in mail[0]["text_body"]
+    assert (await events("domain_not_verified"))[0]["detail"]["daily"] is True
+
+    # A day later, still failing: no second email; once the record is back, it is served again.
+    await Workspace.update({Workspace.domain_checked_at: clock.now() - dt.timedelta(hours=25)}).where(
+        Workspace.id == world.workspace)
+    assert await domains.recheck_due(domain_settings) == 1
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "domain_failed") == 1
+    dns.cname(DOMAIN, TARGET)
+    await Workspace.update({Workspace.domain_checked_at: clock.now() - dt.timedelta(hours=25)}).where(
+        Workspace.id == world.workspace)
+    assert await domains.recheck_due(domain_settings) == 1
+    assert (await domain_row(world.workspace))["domain_status"] == "verified"
+    assert (await domain_row(other))["domain_status"] == "verified"
