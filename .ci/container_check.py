@@ -100,7 +100,9 @@ def main() -> int:
            "PORTAL_CNAME_TARGET": BASE_HOST, "PORTAL_WORKERS": "1"}
     run("podman", *STORAGE, "rm", "-f", NAME, check=False)
     run("podman", *STORAGE, "--runtime", "runc", "run", "-d", "--name", NAME, "--network", "host",
-        "--ulimit", "nofile=4096:4096", "-v", f"{data}:/data", *[arg for k, v in env.items() for arg in ("-e", f"{k}={v}")],
+        # Lower than podman's defaults, which can exceed what this machine allows (runc refuses them).
+        "--ulimit", "nproc=4096:4096", "--ulimit", "nofile=8192:8192",
+        "-v", f"{data}:/data", *[arg for k, v in env.items() for arg in ("-e", f"{k}={v}")],
         IMAGE, "portal", "serve", "--with-caddy", "--port", str(app_port))
     root = pebble.issuing_root()
 
