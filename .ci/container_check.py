@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.dns_server import FakeDNS  # noqa: E402
-from tests.integration.test_caddy_tls import https_get, names_in  # noqa: E402
-from tests.pebble import Pebble  # noqa: E402
+from tests.pebble import Pebble, https_get, names_in  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 STORAGE = ["--storage-driver", "vfs"]

@@ -11,6 +11,7 @@ HTTP-01 challenges by asking ``dns_server`` for the domain's address and connect
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
 import json
 import os
@@ -103,3 +104,30 @@ class Pebble:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 with ``host`` as the server name (SNI and Host), as a browser
+    that resolved ``host`` to this machine would speak."""
+
+    def connect(self) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def https_get(host: str, port: int, path: str, root: str) -> tuple[int, dict, str, dict]:
+    """(status, headers, body, the server's certificate) of GET ``path``; ssl.SSLError when
+    the handshake fails or the certificate does not chain to ``root``."""
+    context = ssl.create_default_context(cadata=root)
+    connection = _Connection(host, port, context=context, timeout=20)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        certificate = connection.sock.getpeercert()
+        return response.status, dict(response.getheaders()), response.read().decode(), certificate
+    finally:
+        connection.close()
+
+
+def names_in(certificate: dict) -> list[str]:
+    return [value for kind, value in certificate.get("subjectAltName", ()) if kind == "DNS"]

@@ -25,7 +25,7 @@ from portal.mail.tables import OutboxMessage
 from portal.workspaces.tables import Workspace
 from tests.conftest import TEST_ENV
 from tests.fakes.dns_server import FakeDNS
-from tests.pebble import Pebble
+from tests.pebble import Pebble, https_get, names_in
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,33 +81,6 @@ class Front:
             return self.process.wait(timeout=30)
         finally:
             self.log.close()
-
-
-class _Connection(http.client.HTTPSConnection):
-    """HTTPS to 127.0.0.1 with ``host`` as the server name (SNI and Host), as a browser
-    that resolved ``host`` to this machine would speak."""
-
-    def connect(self) -> None:
-        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def https_get(host: str, port: int, path: str, root: str) -> tuple[int, dict, str, dict]:
-    """(status, headers, body, the server's certificate) of GET ``path``; ssl.SSLError when
-    the handshake fails or the certificate does not chain to ``root``."""
-    context = ssl.create_default_context(cadata=root)
-    connection = _Connection(host, port, context=context, timeout=20)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        certificate = connection.sock.getpeercert()
-        return response.status, dict(response.getheaders()), response.read().decode(), certificate
-    finally:
-        connection.close()
-
-
-def names_in(certificate: dict) -> list[str]:
-    return [value for kind, value in certificate.get("subjectAltName", ()) if kind == "DNS"]
 
 
 @pytest.fixture(scope="module")
