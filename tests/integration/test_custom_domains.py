@@ -18,7 +18,7 @@ from portal.mail.tables import OutboxMessage
 from portal.workspaces import domains
 from portal.workspaces.tables import Workspace
 from tests.audit import events
-from tests.factories import make_staff, make_workspace
+from tests.factories import PNG_1X1, make_file, make_staff, make_workspace
 from tests.fakes.dns_server import FakeDNS
 from tests.fixtures import post_form, sign_in_staff
 
@@ -229,8 +229,9 @@ async def test_nobody_signed_in_reaches_the_domain_routes(app, world):
 
 # -- the portal on its domain ------------------------------------------------------------
 
-async def test_the_portal_answers_on_its_domain_at_the_root_and_signs_in_by_magic_link(app, world, dns):
+async def test_the_portal_answers_on_its_domain_at_the_root_and_signs_in_by_magic_link(app, world, dns, domain_settings):
     await verified(world, dns)
+    shared = await make_file(domain_settings, world.workspace, world.project_a, "brief.png")
     async with client_for(app, f"{DOMAIN.upper()}.:443") as visitor:  # case, trailing dot and port
         home = await visitor.get("/")
         assert home.status_code == 303 and home.headers["location"] == "/login"
@@ -255,6 +256,11 @@ async def test_the_portal_answers_on_its_domain_at_the_root_and_signs_in_by_magi
         assert home.status_code == 200 and "Northwind website" in home.text
         assert f'href="/projects/{world.project_a}"' in home.text and "/p/acme/" not in home.text
         assert (await visitor.get(f"/projects/{world.project_a}")).status_code == 200
+        files = await visitor.get(f"/projects/{world.project_a}/files")
+        assert f'href="/projects/{world.project_a}/files/{shared}/download"' in files.text
+        download = await visitor.get(f"/projects/{world.project_a}/files/{shared}/download")
+        assert download.status_code == 200 and download.content == PNG_1X1
+        assert (await visitor.get("/theme.css")).status_code == 200
         assert (await visitor.get("/static/css/app.css")).status_code == 200
         assert (await visitor.get("/favicon.ico")).status_code == 200
 
