@@ -118,13 +118,21 @@ class _Connection(http.client.HTTPSConnection):
 def https_get(host: str, port: int, path: str, root: str) -> tuple[int, dict, str, dict]:
     """(status, headers, body, the server's certificate) of GET ``path``; ssl.SSLError when
     the handshake fails or the certificate does not chain to ``root``."""
+    status, headers, body, certificate, _ = https_request(host, port, "GET", path, root)
+    return status, headers, body, certificate
+
+
+def https_request(host: str, port: int, method: str, path: str, root: str, headers: dict | None = None,
+                  body: str | None = None) -> tuple[int, dict, str, dict, list[str]]:
+    """``https_get`` for any method, with headers and a body; also the Set-Cookie headers."""
     context = ssl.create_default_context(cadata=root)
     connection = _Connection(host, port, context=context, timeout=20)
     try:
-        connection.request("GET", path)
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         certificate = connection.sock.getpeercert()
-        return response.status, dict(response.getheaders()), response.read().decode(), certificate
+        cookies = response.msg.get_all("Set-Cookie") or []
+        return response.status, dict(response.getheaders()), response.read().decode(), certificate, cookies
     finally:
         connection.close()
 

@@ -25,7 +25,7 @@ from portal.mail.tables import OutboxMessage
 from portal.workspaces.tables import Workspace
 from tests.conftest import TEST_ENV
 from tests.fakes.dns_server import FakeDNS
-from tests.pebble import Pebble, https_get, names_in
+from tests.pebble import Pebble, https_get, https_request, names_in
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,3 +207,27 @@ def test_sigterm_stops_caddy_and_the_app(tmp_path, schema):
     finally:
         pebble.stop()
         dns.stop()
+
+
+async def test_the_app_believes_caddy_and_not_a_forwarded_for_the_client_made_up(front, world):
+    """Caddy replaces what a client claims in X-Forwarded-For; the app trusts Caddy alone."""
+    import datetime as dt
+    import re
+    from http.cookies import SimpleCookie
+
+    from portal.accounts.tokens import issue_token
+    from tests.audit import only_event
+
+    token = await issue_token(workspace_id=world.workspace, client_user_id=world.alice, lifetime=dt.timedelta(minutes=15))
+    spoofed = {"X-Forwarded-For": "198.51.100.7", "Forwarded": "for=198.51.100.7"}
+    status, _, page, _, set_cookies = https_request(BASE_HOST, front.https_port, "GET", f"/p/acme/login/{token}",
+                                                    front.root, spoofed)
+    assert status == 200
+    jar = {name: morsel.value for header in set_cookies for name, morsel in SimpleCookie(header).items()}
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page)[1]
+    status, _, _, _, _ = https_request(
+        BASE_HOST, front.https_port, "POST", f"/p/acme/login/{token}", front.root,
+        {**spoofed, "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
+         "Content-Type": "application/x-www-form-urlencoded"}, f"_csrf_token={csrf}")
+    assert status == 303
+    assert (await only_event("login"))["ip"] == "127.0.0.1"
