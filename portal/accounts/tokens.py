@@ -8,8 +8,8 @@ import secrets
 from dataclasses import dataclass
 
 from portal import clock
-from portal.accounts.tables import TOKEN_PURPOSES, LoginToken
-from portal.db import engine
+from portal.accounts.tables import TOKEN_PURPOSES, ClientUser, LoginToken, StaffMember
+from portal.db import engine, for_update
 
 
 def hash_secret(raw: str) -> str:
@@ -54,6 +54,11 @@ async def issue_token(
         # Invites to other projects stay valid; so do old invites that named no project.
         older.append(LoginToken.project_id == project_id if project_id is not None else LoginToken.project_id.is_null())
     async with engine().write_transaction():
+        # The person's row locked first (PostgreSQL; SQLite's write transaction is already
+        # alone): two links made at once for one person must not both stay valid.
+        person = StaffMember.select(StaffMember.id).where(StaffMember.id == staff_id) if staff_id is not None \
+            else ClientUser.select(ClientUser.id).where(ClientUser.id == client_user_id)
+        await for_update(person)
         await LoginToken.update({LoginToken.used_at: current}).where(*older)
         await LoginToken.insert(
             LoginToken(
