@@ -76,6 +76,7 @@ def check_download(page: Page, live_server, screenshot) -> None:
     page.get_by_test_id("project-tabs").get_by_role("link", name="Files").click()
     thumbnail = page.get_by_test_id("file").filter(has_text="Key visual round 1.png").get_by_test_id("file-thumbnail")
     expect(thumbnail).to_be_visible()
+    thumbnail.scroll_into_view_if_needed()  # a lazy image loads once it is near the viewport
     # the image really decodes (served inline, allowed by the CSP, not blocked by nosniff)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     expect(page.get_by_test_id("file-list")).not_to_contain_text("internal review")
