@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_ACME_CA_ROOT", None, "`portal serve --with-caddy`: a PEM file of the root that the ACME CA's own HTTPS certificate chains to, when it is not a public one (a test CA such as pebble)."),
     Setting("PORTAL_HTTP_PORT", "80", "`portal serve --with-caddy`: the port Caddy serves HTTP on (redirects to HTTPS, ACME challenges)."),
     Setting("PORTAL_HTTPS_PORT", "443", "`portal serve --with-caddy`: the port Caddy serves HTTPS on."),
+    Setting("PORTAL_STORAGE_URL", None, "Where uploaded files are kept: unset for `<data dir>/blobs`, or `s3://bucket/prefix` for an S3-compatible bucket (several replicas share one). `portal storage migrate` copies the data dir's files into the bucket."),
+    Setting("PORTAL_S3_ENDPOINT", None, "The bucket's S3 endpoint, e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO/R2 URL. Default: AWS for the region."),
+    Setting("PORTAL_S3_REGION", "us-east-1", "The bucket's region."),
+    Setting("PORTAL_S3_ACCESS_KEY_ID", None, "Access key of the bucket (read, write, delete, list). The bucket needs no public access."),
+    Setting("PORTAL_S3_SECRET_ACCESS_KEY", None, "Secret of that access key."),
+    Setting("PORTAL_S3_SECRET_ACCESS_KEY_FILE", None, "Path of a file holding that secret (container secrets); wins over PORTAL_S3_SECRET_ACCESS_KEY."),
+    Setting("PORTAL_STORAGE_PRESIGN_SECONDS", "0", "With a bucket: videos, images and PDFs viewed in the page are fetched by the browser from the bucket through a presigned URL valid this many seconds (after the portal's access check), instead of through the portal; 0 streams everything through the portal. Downloads always go through the portal (their file name)."),
     Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
     Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
     Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
@@ -117,6 +124,12 @@ class Settings:
     acme_ca_root: Path | None = None
     http_port: int = 80
     https_port: int = 443
+    storage_url: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    storage_presign_seconds: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -229,7 +242,33 @@ class Settings:
             acme_ca_root=Path(get("PORTAL_ACME_CA_ROOT")).expanduser().resolve() if get("PORTAL_ACME_CA_ROOT") else None,
             http_port=_int_in("PORTAL_HTTP_PORT", get("PORTAL_HTTP_PORT"), 1, 65535),
             https_port=_int_in("PORTAL_HTTPS_PORT", get("PORTAL_HTTPS_PORT"), 1, 65535),
+            storage_url=_storage_url(get("PORTAL_STORAGE_URL")),
+            s3_endpoint=_http_url("PORTAL_S3_ENDPOINT", get("PORTAL_S3_ENDPOINT")).rstrip("/") if get("PORTAL_S3_ENDPOINT") else "",
+            s3_region=get("PORTAL_S3_REGION"),
+            s3_access_key_id=get("PORTAL_S3_ACCESS_KEY_ID") or "",
+            s3_secret_access_key=_file_or_value(get, "PORTAL_S3_SECRET_ACCESS_KEY") or "",
+            storage_presign_seconds=_int_in("PORTAL_STORAGE_PRESIGN_SECONDS", get("PORTAL_STORAGE_PRESIGN_SECONDS"), 0, 604_800),
         )
+
+
+def _storage_url(raw: str | None) -> str:
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"PORTAL_STORAGE_URL must look like s3://bucket/prefix (or be unset for the data dir), got {raw!r}")
+    return f"s3://{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+
+
+def _file_or_value(get: Callable[[str], str | None], name: str) -> str | None:
+    """A secret given in ``<name>_FILE`` (a path, read here; it wins) or in ``name`` itself."""
+    path = get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).expanduser().read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE {path!r} cannot be read: {exc.strerror}") from None
+    return get(name)
 
 
 def _smtp_url(raw: str | None) -> str | None:
@@ -304,14 +343,9 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 
 def _secret_key(get: Callable[[str], str | None], data_dir: Path) -> str:
-    key_file = get("PORTAL_SECRET_KEY_FILE")
-    if key_file:
-        try:
-            key = Path(key_file).read_text().strip()
-        except OSError as exc:
-            raise SettingsError(f"PORTAL_SECRET_KEY_FILE {key_file!r} cannot be read: {exc.strerror}") from None
-    else:
-        key = get("PORTAL_SECRET_KEY") or _generated_key(data_dir)
+    key = _file_or_value(get, "PORTAL_SECRET_KEY")
+    if key is None:
+        key = _generated_key(data_dir)
     if len(key) < 32:
         raise SettingsError("PORTAL_SECRET_KEY must be at least 32 characters long")
     return key

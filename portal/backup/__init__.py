@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portal.backup import queries
-from portal.files.storage import blob_path
+from portal.files.blobstore import BlobStore, blob_store
 from portal.settings import Settings
 
 FORMAT = 1
@@ -68,11 +68,33 @@ def _now() -> dt.datetime:
 
 
 def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
+        return _digest(source)
+
+
+def _digest(source) -> str:
+    digest = hashlib.sha256()
+    while chunk := source.read(_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def _blob_sha256(store: BlobStore, sha256: str) -> str:
+    """The SHA-256 of a stored blob's bytes as they are now, read in chunks."""
+    with store.open(sha256) as source:
+        return _digest(source)
+
+
+class _Hashing:
+    """A file object's bytes as read, hashed on the way (a blob into the archive)."""
+
+    def __init__(self, source) -> None:
+        self.source, self.digest = source, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.digest.update(chunk)
+        return chunk
 
 
 # Reading a snapshot: the same questions, asked of SQLite (sqlite3) or PostgreSQL (psql-like
@@ -175,14 +197,19 @@ def backup(settings: Settings, to_dir: Path | None = None) -> Path:
             key = settings.data_dir / SECRET_KEY_FILE
             if key.is_file():
                 tar.add(key, arcname=SECRET_KEY_FILE)
+            store = blob_store(settings)
             for sha256 in sorted(snapshot.blobs):
-                path = blob_path(settings, sha256)
-                if not path.is_file():
-                    raise BackupError(f"blob {sha256} is referenced but missing from {settings.blob_dir}")
-                if _sha256_of(path) != sha256:
+                size = store.size(sha256)
+                if size is None:
+                    raise BackupError(f"blob {sha256} is referenced but missing from {store.label}")
+                info = tarfile.TarInfo(f"blobs/{sha256[:2]}/{sha256}")
+                info.size, info.mode, info.mtime = size, 0o600, int(created.timestamp())
+                with store.open(sha256) as source:
+                    hashing = _Hashing(source)
+                    tar.addfile(info, hashing)
+                if hashing.digest.hexdigest() != sha256:
                     raise BackupError(f"blob {sha256} does not match its hash: run `portal check`")
-                tar.add(path, arcname=f"blobs/{sha256[:2]}/{sha256}")
-                blobs.append({"sha256": sha256, "size": path.stat().st_size})
+                blobs.append({"sha256": sha256, "size": size})
             manifest = {
                 "format": FORMAT, "created_at": created.isoformat(), "engine": engine, "database": database.name,
                 "database_sha256": _sha256_of(database), "schema": snapshot.schema, "counts": snapshot.counts,
@@ -270,8 +297,7 @@ def read_manifest(archive: Path) -> dict:
 
 
 def _is_empty(settings: Settings) -> bool:
-    blobs = settings.blob_dir
-    has_blobs = blobs.is_dir() and any(p.is_file() and not p.name.startswith(".") for p in blobs.rglob("*"))
+    has_blobs = next(blob_store(settings).names(), None) is not None
     if settings.is_sqlite:
         db = settings.sqlite_path
         return not has_blobs and not (db.is_file() and db.stat().st_size > 0 and _sqlite_tables(db))
@@ -302,22 +328,24 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict:
         database = work_dir / manifest["database"]
         if _sha256_of(database) != manifest["database_sha256"]:
             raise BackupError("the archive's database does not match its checksum")
+        store = blob_store(settings)
+        settings.blob_dir.mkdir(parents=True, exist_ok=True)
         for member in tar:
             if member.name.startswith("blobs/") and member.isfile():
                 sha256 = member.name.rsplit("/", 1)[-1]
                 if sha256 not in expected:
                     continue
-                target = blob_path(settings, sha256)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temp = target.parent / f".tmp-restore-{sha256}"
-                with tar.extractfile(member) as source, temp.open("wb") as out:
-                    shutil.copyfileobj(source, out, _CHUNK)
-                    out.flush()
-                    os.fsync(out.fileno())
-                if _sha256_of(temp) != sha256:
-                    temp.unlink()
-                    raise BackupError(f"blob {sha256} in the archive does not match its hash")
-                os.replace(temp, target)
+                temp = settings.blob_dir / f".tmp-restore-{sha256}"
+                try:
+                    with tar.extractfile(member) as source, temp.open("wb") as out:
+                        shutil.copyfileobj(source, out, _CHUNK)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    if _sha256_of(temp) != sha256:
+                        raise BackupError(f"blob {sha256} in the archive does not match its hash")
+                    store.put_file(sha256, temp)  # the data dir: renamed into place; a bucket: sent
+                finally:
+                    temp.unlink(missing_ok=True)
         if manifest.get("secret_key") and SECRET_KEY_FILE in names:
             # The installation's own key (a fresh data dir has just generated one) gives way to
             # the archive's: sessions and stored Stripe keys were made with it.
@@ -355,14 +383,11 @@ def check(settings: Settings) -> CheckReport:
     else:
         snapshot = _snapshot("postgresql", lambda sql: _psql(settings.database_url, sql))
     report.blobs = len(snapshot.blobs)
+    store = blob_store(settings)
     for sha256 in sorted(snapshot.blobs):
-        path = blob_path(settings, sha256)
-        if not path.is_file():
+        if store.size(sha256) is None:
             report.problems.append(f"missing blob {sha256}")
-        elif _sha256_of(path) != sha256:
+        elif _blob_sha256(store, sha256) != sha256:
             report.problems.append(f"corrupted blob {sha256} (its bytes no longer match their hash)")
-    if settings.blob_dir.is_dir():
-        for path in sorted(settings.blob_dir.glob("??/*")):
-            if path.is_file() and not path.name.startswith(".") and path.name not in snapshot.blobs:
-                report.orphans.append(path.name)
+    report.orphans = sorted(name for name in store.names() if name not in snapshot.blobs)
     return report

@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import File, Response, Template
+from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import services
@@ -136,11 +136,11 @@ async def version_file(
 async def version_preview(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int],
     deliverable_id: FromPath[int], number: FromPath[int],
-) -> File:
+) -> Response:
     """A PDF version's first page or a video version's frame (WebP), for cards and posters."""
     await services.client_deliverable(client, project_id, deliverable_id)
     sha256 = await services.version_preview(deliverable_id, number)
-    return preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
+    return await preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
 
 
 #: Routes under /p/{workspace_slug} that need a signed-in client.

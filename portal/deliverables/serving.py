@@ -3,7 +3,10 @@
 Browsers seek in videos with ``Range`` requests (and Safari plays nothing without
 them), so the file route answers ``206 Partial Content`` for one satisfiable range,
 ``416`` for an unsatisfiable one and the whole file otherwise. Bytes are streamed
-from the blob in chunks: a 200 MB video never sits in memory.
+from the blob store in chunks: a 200 MB video never sits in memory. With a bucket and
+``PORTAL_STORAGE_PRESIGN_SECONDS`` set, a version viewed in the page (not a download)
+is a redirect to a presigned URL of the bucket instead, after the same access check:
+the browser then fetches and seeks in it from the bucket directly.
 
 User files are shown inline only when the browser renders them as media (images,
 PDF, video); everything else, and any type that could run script (HTML, SVG), is an
@@ -13,20 +16,18 @@ attachment. A sandboxing CSP covers the response in case it is opened directly.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
-import anyio
 from litestar import Request
-from litestar.response import File, Response, Stream
+from litestar.response import Redirect, Response, Stream
 
+from portal.errors import NotFound
+from portal.files.blobstore import blob_store
 from portal.files.images import THUMBNAIL_TYPE
-from portal.files.storage import blob_path
+from portal.files.storage import stored_size
 from portal.files.views import serve_file
 from portal.settings import Settings
 
-CHUNK = 64 * 1024
 #: Types a browser shows as media; never text/html or image/svg+xml.
 INLINE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "video/mp4", "video/webm"}
@@ -77,18 +78,6 @@ def content_disposition(disposition: str, filename: str) -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def _chunks(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        await handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = await handle.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-
 def file_response(
     request: Request,
     settings: Settings,
@@ -112,6 +101,11 @@ def file_response(
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(b"", status_code=304, headers=headers)
+    store = blob_store(settings)
+    if inline and settings.storage_presign_seconds:
+        url = store.signed_url(sha256, settings.storage_presign_seconds)
+        if url:
+            return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
     range_header = request.headers.get("range")
     if_range = request.headers.get("if-range")
     if if_range and if_range != headers["ETag"]:
@@ -127,10 +121,13 @@ def file_response(
     if byte_range:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    path = blob_path(settings, sha256)
-    return Stream(_chunks(path, start, length), status_code=status, media_type=content_type, headers=headers)
+    return Stream(store.chunks(sha256, start, length), status_code=status, media_type=content_type, headers=headers)
 
 
-def preview_file(settings: Settings, sha256: str, stem: str) -> File:
-    """A version's preview (the WebP made by ``portal.files.previews``), inline."""
-    return serve_file(blob_path(settings, sha256), f"{stem} (preview).webp", THUMBNAIL_TYPE, inline=True)
+async def preview_file(settings: Settings, sha256: str, stem: str) -> Response:
+    """A version's preview (the WebP made by ``portal.files.previews``), inline; 404 if its
+    blob is gone."""
+    size = await stored_size(settings, sha256)
+    if size is None:
+        raise NotFound()
+    return serve_file(settings, sha256, f"{stem} (preview).webp", THUMBNAIL_TYPE, size=size, inline=True)

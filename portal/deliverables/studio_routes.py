@@ -13,7 +13,7 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import File, Response, Template
+from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.deliverables import services
@@ -166,10 +166,10 @@ async def studio_version_file(request: Request, staff: NamedDependency[Principal
 
 @get(DETAIL + "/versions/{number:int}/preview")
 async def studio_version_preview(request: Request, staff: NamedDependency[Principal], project_id: FromPath[int],
-                                 deliverable_id: FromPath[int], number: FromPath[int]) -> File:
+                                 deliverable_id: FromPath[int], number: FromPath[int]) -> Response:
     await services.staff_deliverable(staff, project_id, deliverable_id)
     sha256 = await services.version_preview(deliverable_id, number)
-    return preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
+    return await preview_file(request.app.state.settings, sha256, f"{deliverable_id}-{number}")
 
 
 HANDLERS = [

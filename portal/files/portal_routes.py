@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import File, Template
+from litestar.response import Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.files import services
@@ -26,19 +26,20 @@ async def files_tab(
 @get("/projects/{project_id:int}/files/{file_id:int}/download")
 async def download(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> File:
+) -> Response:
     settings = request.app.state.settings
     blob = await services.download_shared_file(settings, request, client, project_id, file_id)
-    return serve_file(blob.path, blob.name, blob.content_type)
+    return serve_file(settings, blob.sha256, blob.name, blob.content_type, size=blob.size)
 
 
 @get("/projects/{project_id:int}/files/{file_id:int}/thumbnail")
 async def thumbnail(
     request: Request, client: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> File:
+) -> Response:
     """The re-encoded thumbnail of a shared image (WebP), never the uploaded bytes; 404 without one."""
-    blob = await services.shared_thumbnail(request.app.state.settings, client, project_id, file_id)
-    return serve_file(blob.path, blob.name, blob.content_type, inline=True)
+    settings = request.app.state.settings
+    blob = await services.shared_thumbnail(settings, client, project_id, file_id)
+    return serve_file(settings, blob.sha256, blob.name, blob.content_type, size=blob.size, inline=True)
 
 
 #: Under /p/{workspace_slug}, for a signed-in client.

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from portal import clock
 from portal.files import images
-from portal.files.storage import PREVIEW_TYPES, blob_path, write_blob
+from portal.files.storage import PREVIEW_TYPES, local_copy, write_blob
 from portal.files.tables import StoredFile
 from portal.settings import Settings
 
@@ -105,6 +105,19 @@ async def preview_of(settings: Settings, source: Path, content_type: str) -> byt
             return None
 
 
+async def _preview_of_stored(settings: Settings, sha256: str, content_type: str) -> bytes | None:
+    """``preview_of`` a stored blob (from a bucket: through a temp copy, removed after)."""
+    copy = local_copy(settings, sha256)
+    try:
+        path = await asyncio.to_thread(copy.__enter__)
+    except FileNotFoundError:
+        return None
+    try:
+        return await preview_of(settings, path, content_type)
+    finally:
+        await asyncio.to_thread(copy.__exit__, None, None, None)
+
+
 def _claimable(now: dt.datetime):
     """Pending, and claimed by nobody (or by a process that died: the claim is stale)."""
     return (StoredFile.preview_status == PENDING) & (
@@ -131,7 +144,7 @@ async def make_pending(settings: Settings) -> int:
             continue  # another process has it
         data = None
         if row["content_type"] in PREVIEW_TYPES:
-            data = await preview_of(settings, blob_path(settings, row["sha256"]), row["content_type"])
+            data = await _preview_of_stored(settings, row["sha256"], row["content_type"])
         sha = await asyncio.to_thread(write_blob, settings, data) if data else None
         await StoredFile.update({StoredFile.thumbnail_sha256: sha, StoredFile.preview_status: READY if sha else FAILED}).where(
             StoredFile.id == row["id"])

@@ -18,7 +18,7 @@ from portal.accounts.sessions import Principal
 from portal.audit.services import record
 from portal.errors import Conflict, Invalid, NotFound
 from portal.files import images, queries
-from portal.files.storage import EmptyUpload, Source, UploadTooLarge, blob_path, ensure_thumbnail, store_stream
+from portal.files.storage import EmptyUpload, Source, UploadTooLarge, ensure_thumbnail, store_stream, stored_size
 from portal.files.tables import ProjectFile
 from portal.files.views import FileView, clean_filename, file_view
 from portal.formats import size_label
@@ -56,14 +56,13 @@ class FilesTab:
 
 @dataclass(frozen=True)
 class Blob:
-    """The bytes of one file on disk, and the name and type to serve them with."""
+    """The bytes of one file in the blob store, and the name and type to serve them with."""
 
     id: int
     name: str
     content_type: str
     size: int
     sha256: str
-    path: Path
     stored_file_id: int = 0
     thumbnail_sha256: str | None = None
 
@@ -96,15 +95,14 @@ async def files_tab(client: Principal, project_id: int, base_url: str) -> FilesT
     return FilesTab(project_header(project), [file_view(row, base_url) for row in rows])
 
 
-def _blob(settings: Settings, row: dict | None) -> Blob:
+async def _blob(settings: Settings, row: dict | None) -> Blob:
     if row is None:
         raise NotFound()
-    path = blob_path(settings, row["stored_file.sha256"])
-    if not path.is_file():  # the row outlived its bytes: nothing to serve
+    if await stored_size(settings, row["stored_file.sha256"]) is None:  # the row outlived its bytes
         raise NotFound()
     return Blob(
         id=row["id"], name=row["name"], content_type=row["stored_file.content_type"],
-        size=row["stored_file.size"], sha256=row["stored_file.sha256"], path=path,
+        size=row["stored_file.size"], sha256=row["stored_file.sha256"],
         stored_file_id=row["stored_file"], thumbnail_sha256=row["stored_file.thumbnail_sha256"],
     )
 
@@ -115,7 +113,7 @@ async def shared_file(settings: Settings, client: Principal, project_id: int, fi
     row = await ProjectFile.select(*_BLOB_COLUMNS).where(
         _live(project["id"], client.workspace_id) & (ProjectFile.id == file_id) & (ProjectFile.shared == True)  # noqa: E712
     ).first()
-    return _blob(settings, row)
+    return await _blob(settings, row)
 
 
 async def shared_thumbnail(settings: Settings, client: Principal, project_id: int, file_id: int) -> Blob:
@@ -130,13 +128,13 @@ async def shared_thumbnail(settings: Settings, client: Principal, project_id: in
     )
     if not thumbnail_sha256:
         raise NotFound()
-    path = blob_path(settings, thumbnail_sha256)
-    if not path.is_file():
+    size = await stored_size(settings, thumbnail_sha256)
+    if size is None:
         raise NotFound()
     stem = Path(blob.name).stem or "image"
     return Blob(
-        id=blob.id, name=f"{stem} (thumbnail).webp", content_type=images.THUMBNAIL_TYPE, size=path.stat().st_size,
-        sha256=thumbnail_sha256, path=path, stored_file_id=blob.stored_file_id,
+        id=blob.id, name=f"{stem} (thumbnail).webp", content_type=images.THUMBNAIL_TYPE, size=size,
+        sha256=thumbnail_sha256, stored_file_id=blob.stored_file_id,
     )
 
 
@@ -276,7 +274,7 @@ async def studio_download(
     row = await ProjectFile.select(*_BLOB_COLUMNS).where(
         _live(project["id"], staff.workspace_id) & (ProjectFile.id == file_id)
     ).first()
-    blob = _blob(settings, row)
+    blob = await _blob(settings, row)
     await _audit_download(request, staff, project_id, blob)
     return blob
 

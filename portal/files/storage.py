@@ -1,17 +1,19 @@
-"""Content-addressed blob storage under the data dir, and content sniffing.
+"""Content-addressed blob storage, and content sniffing.
 
-The bytes of every upload live at ``<data dir>/blobs/<sha256[:2]>/<sha256>``; a
-``StoredFile`` row records that a workspace owns them. The same bytes uploaded twice
-are stored once, and a row never points at a blob that is not durably on disk: the
-file is written, fsynced and renamed into place (and its directory fsynced) before the
-row is inserted.
+The bytes of every upload live under their SHA-256 in the blob store
+(``portal.files.blobstore``: ``<data dir>/blobs/<sha256[:2]>/<sha256>`` by default, or
+an S3-compatible bucket); a ``StoredFile`` row records that a workspace owns them. The
+same bytes uploaded twice are stored once, and a row never points at a blob that is not
+durably stored: the file is written, fsynced and renamed into place (and its directory
+fsynced), or its upload to the bucket has completed, before the row is inserted.
 
 Uploads are streamed: ``store_stream`` copies from an ``UploadFile`` (or any binary file
 object, or an async iterable of byte chunks) in 1 MiB chunks into a temp file inside
 the blob directory, hashing, counting and sniffing as it goes, and refuses more than
 the limit while copying. Nothing holds a whole upload in memory. A copy that fails for
 any reason (too large, empty, an error, a cancelled request) leaves no temp file and
-no row behind.
+no row behind. With a bucket, the temp file is then sent to it (multipart, a few parts
+at a time) and removed once the image checks below have read it.
 
 Images (PNG, JPEG, GIF, WebP by their bytes) are then checked with Pillow against
 ``max_image_pixels`` before anything decodes them (``portal.files.images``): one that
@@ -28,7 +30,6 @@ import codecs
 import hashlib
 import io
 import os
-import re
 import tempfile
 import time
 from collections.abc import AsyncIterable, Callable
@@ -39,10 +40,9 @@ from typing import BinaryIO
 from litestar.datastructures import UploadFile
 
 from portal.files import images
+from portal.files.blobstore import LocalStore, blob_store
 from portal.files.tables import StoredFile
 from portal.settings import Settings
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 #: Declared-type-free detection: (offset, magic bytes, content type).
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -87,34 +87,13 @@ class EmptyUpload(ValueError):
 
 
 def blob_path(settings: Settings, sha256: str) -> Path:
-    """Where the blob with this SHA-256 (lowercase hex) lives.
+    """Where the blob with this SHA-256 (lowercase hex) lives in the data dir's store.
 
     Raises ValueError for anything but 64 lowercase hex digits, so that a value
-    from outside can never walk out of the blob directory.
+    from outside can never walk out of the blob directory. (With a bucket, blobs are
+    not there: code that reads blobs asks ``blob_store(settings)``.)
     """
-    if not _SHA256.fullmatch(sha256):
-        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-    return settings.blob_dir / sha256[:2] / sha256
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _ensure_dir(settings: Settings, directory: Path) -> None:
-    """``directory`` (the blob dir or one of its shards) exists, durably."""
-    if directory.is_dir():
-        return
-    new_root = not settings.blob_dir.is_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    # New directories' own entries must survive a crash too.
-    _fsync_dir(directory.parent)
-    if new_root and directory != settings.blob_dir:
-        _fsync_dir(settings.blob_dir.parent)
+    return LocalStore(settings.blob_dir).path(sha256)
 
 
 def _is_utf8_text(data: bytes) -> bool:
@@ -166,7 +145,8 @@ class _BlobWriter:
     Bytes go to a ``mkstemp`` file in the blob dir (mode 0600: client files, read only
     by the portal) while their SHA-256, size, first bytes and, for text file names, their
     UTF-8 validity (an incremental decoder: a character may span two chunks) are kept.
-    ``commit`` fsyncs and renames it to its content address; ``discard`` removes it.
+    ``commit`` fsyncs and renames it to its content address (or sends it to the bucket);
+    ``discard`` removes it.
     """
 
     def __init__(self, settings: Settings, filename: str, limit: int) -> None:
@@ -180,7 +160,8 @@ class _BlobWriter:
         self._text_name = filename.lower().endswith(_TEXT_SUFFIXES)
         self._text_ok = self._text_name
         self._decoder = codecs.getincrementaldecoder("utf-8")() if self._text_name else None
-        _ensure_dir(settings, settings.blob_dir)
+        self.store = blob_store(settings)
+        LocalStore(settings.blob_dir).ensure_dir(settings.blob_dir)
         fd, name = tempfile.mkstemp(dir=settings.blob_dir, prefix=_TEMP_PREFIX)
         self.temp = Path(name)
         self._file = os.fdopen(fd, "wb")
@@ -219,20 +200,23 @@ class _BlobWriter:
             raise EmptyUpload()
         content_type = _sniff(bytes(self._head), self.filename, self._text_complete)
         sha256 = self._hash.hexdigest()
-        path = blob_path(self.settings, sha256)
         self._file.flush()
-        if path.is_file() and path.stat().st_size == self.size:
+        local = self.store.local_path(sha256)
+        if local is None:  # a bucket: send it, and keep the temp file for the image checks
+            self._file.close()
+            if self.store.size(sha256) != self.size:
+                self.store.put_file(sha256, self.temp, content_type)
+            return Written(sha256=sha256, size=self.size, content_type=content_type, path=self.temp, temporary=True)
+        if self.store.size(sha256) == self.size:
             # Stored before (same name, same bytes): keep that one, and make sure its
             # directory entry is durable (its writer may not have synced it yet).
             self.discard()
-            _fsync_dir(path.parent)
+            self.store.put_file(sha256, local)  # a rename onto itself: syncs the directory
         else:
             os.fsync(self._file.fileno())
             self._file.close()
-            _ensure_dir(self.settings, path.parent)
-            os.replace(self.temp, path)
-            _fsync_dir(path.parent)
-        return Written(sha256=sha256, size=self.size, content_type=content_type, path=path)
+            self.store.put_file(sha256, self.temp)
+        return Written(sha256=sha256, size=self.size, content_type=content_type, path=local)
 
     def discard(self) -> None:
         try:
@@ -247,12 +231,18 @@ class _BlobWriter:
 
 @dataclass(frozen=True)
 class Written:
-    """A blob durably in the store, and the type its bytes were sniffed as."""
+    """A blob durably in the store, the type its bytes were sniffed as, and a local file
+    of its bytes (``temporary``: a copy to remove once read, the store being a bucket)."""
 
     sha256: str
     size: int
     content_type: str
     path: Path
+    temporary: bool = False
+
+    def release(self) -> None:
+        if self.temporary:
+            self.path.unlink(missing_ok=True)
 
 
 def _copy_file(writer: _BlobWriter, source: BinaryIO) -> Written:
@@ -315,16 +305,20 @@ def _new_writer(settings: Settings, filename: str, limit: int) -> _BlobWriter:
 
 
 def write_blob(settings: Settings, data: bytes) -> str:
-    """Write ``data`` durably into the blob store (blocking) and return its SHA-256.
+    """Write ``data`` (a thumbnail, a preview: small) durably into the blob store
+    (blocking) and return its SHA-256.
 
     Atomic: a temp file in the blob dir is written and fsynced, renamed to its
-    content address, then that directory is fsynced so the rename survives a crash.
-    Existing blobs are not rewritten (same name, same bytes).
+    content address, then that directory is fsynced so the rename survives a crash
+    (or one PUT to the bucket). Existing blobs are not rewritten (same name, same bytes).
     """
     if not data:
         raise EmptyUpload()
-    writer = _BlobWriter(settings, "", len(data))
-    return _copy_file(writer, io.BytesIO(data)).sha256
+    sha256 = hashlib.sha256(data).hexdigest()
+    store = blob_store(settings)
+    if store.size(sha256) != len(data):
+        store.put_bytes(sha256, data, _sniff(data[:HEAD], "", lambda: False))
+    return sha256
 
 
 def _thumbnail(settings: Settings, path: Path, content_type: str) -> str | None:
@@ -334,6 +328,46 @@ def _thumbnail(settings: Settings, path: Path, content_type: str) -> str | None:
     except images.ImageRejected:
         return None
     return write_blob(settings, data)
+
+
+def _stored_thumbnail(settings: Settings, sha256: str, content_type: str) -> str | None:
+    """Blocking: ``_thumbnail`` of a blob already stored (fetched to a temp file from a bucket)."""
+    store = blob_store(settings)
+    local = store.local_path(sha256)
+    if local is not None:
+        return _thumbnail(settings, local, content_type)
+    with local_copy(settings, sha256) as path:
+        return _thumbnail(settings, path, content_type)
+
+
+class local_copy:
+    """``with local_copy(settings, sha256) as path``: the blob as a file on this machine
+    (blocking): the store's own file, or a temp copy fetched from the bucket and removed
+    afterwards, for tools that read files (Pillow, pdfium, ffmpeg)."""
+
+    def __init__(self, settings: Settings, sha256: str) -> None:
+        self.settings, self.sha256 = settings, sha256
+        self._temp: Path | None = None
+
+    def __enter__(self) -> Path:
+        store = blob_store(self.settings)
+        local = store.local_path(self.sha256)
+        if local is not None:
+            return local
+        LocalStore(self.settings.blob_dir).ensure_dir(self.settings.blob_dir)
+        fd, name = tempfile.mkstemp(dir=self.settings.blob_dir, prefix=_TEMP_PREFIX)
+        os.close(fd)
+        self._temp = Path(name)
+        try:
+            store.copy_to_file(self.sha256, self._temp)
+        except BaseException:
+            self._temp.unlink(missing_ok=True)
+            raise
+        return self._temp
+
+    def __exit__(self, *exc) -> None:
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
 
 
 def _checked_image(settings: Settings, path: Path, content_type: str, thumbnail: bool) -> tuple[str, str | None]:
@@ -368,15 +402,18 @@ async def store_stream(
     error: on PostgreSQL an error would abort the caller's whole transaction.
     """
     written = await write_stream(settings, source, filename, limit=limit)
-    existing = await _find(workspace_id, written.sha256)
-    if existing is not None:
-        return existing
-    content_type = content_type or written.content_type
-    thumbnail_sha256 = None
-    if content_type in images.FORMATS:
-        content_type, thumbnail_sha256 = await asyncio.to_thread(
-            _checked_image, settings, written.path, content_type, thumbnail
-        )
+    try:
+        existing = await _find(workspace_id, written.sha256)
+        if existing is not None:
+            return existing
+        content_type = content_type or written.content_type
+        thumbnail_sha256 = None
+        if content_type in images.FORMATS:
+            content_type, thumbnail_sha256 = await asyncio.to_thread(
+                _checked_image, settings, written.path, content_type, thumbnail
+            )
+    finally:
+        await asyncio.to_thread(written.release)
     row = StoredFile(
         workspace=workspace_id, sha256=written.sha256, size=written.size, content_type=content_type,
         thumbnail_sha256=thumbnail_sha256, preview_status="pending" if content_type in PREVIEW_TYPES else "",
@@ -409,10 +446,19 @@ async def ensure_thumbnail(settings: Settings, stored_file_id: int, sha256: str,
     image is rejected (too many pixels, undecodable) or not an image."""
     if content_type not in images.FORMATS:
         return None
-    thumbnail_sha256 = await asyncio.to_thread(_thumbnail, settings, blob_path(settings, sha256), content_type)
+    thumbnail_sha256 = await asyncio.to_thread(_stored_thumbnail, settings, sha256, content_type)
     if thumbnail_sha256:
         await StoredFile.update({StoredFile.thumbnail_sha256: thumbnail_sha256}).where(StoredFile.id == stored_file_id)
     return thumbnail_sha256
+
+
+async def stored_size(settings: Settings, sha256: str) -> int | None:
+    """The size of the blob in the store, or None if it is not there (a row that outlived
+    its bytes). A file's ``stat`` in the data dir; a HEAD request, off the loop, to a bucket."""
+    store = blob_store(settings)
+    if store.local_path(sha256) is not None:
+        return store.size(sha256)
+    return await asyncio.to_thread(store.size, sha256)
 
 
 async def _find(workspace_id: int, sha256: str) -> StoredFile | None:

@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from portal.accounts.sessions import Principal
 from portal.errors import Conflict, Invalid
@@ -115,9 +115,10 @@ async def studio_delete(
 @get("/projects/{project_id:int}/files/{file_id:int}/download")
 async def studio_download(
     request: Request, staff: NamedDependency[Principal], project_id: FromPath[int], file_id: FromPath[int]
-) -> File:
-    blob = await services.studio_download(request.app.state.settings, request, staff, project_id, file_id)
-    return serve_file(blob.path, blob.name, blob.content_type)
+) -> Response:
+    settings = request.app.state.settings
+    blob = await services.studio_download(settings, request, staff, project_id, file_id)
+    return serve_file(settings, blob.sha256, blob.name, blob.content_type, size=blob.size)
 
 
 #: Under /studio, for a signed-in staff member.

@@ -10,12 +10,14 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from litestar.response import File
+from litestar.response import File, Response, Stream
 
+from portal.files.blobstore import blob_store
 from portal.formats import size_label
+from portal.settings import Settings
 
 #: Images that browsers render without risk: shown inline as thumbnails (never SVG).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -124,11 +126,13 @@ def content_disposition(name: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{_ascii_fallback(cleaned)}\"; filename*=UTF-8''{encoded}"
 
 
-def serve_file(path: Path, name: str, content_type: str, *, inline: bool = False) -> File:
-    """A file response: an attachment (the default) or, for safe images only, inline.
+def serve_file(settings: Settings, sha256: str, name: str, content_type: str, *, size: int,
+               inline: bool = False) -> Response:
+    """A blob's response: an attachment (the default) or, for safe images only, inline.
 
     Never cached by shared caches; inline images are revalidated on every view, so an
-    unshared file stops showing at once.
+    unshared file stops showing at once. A file of the data dir is sent as a file; a
+    bucket's object is streamed through in chunks.
     """
     if inline and content_type not in INLINE_IMAGE_TYPES:
         raise ValueError(f"{content_type} is never served inline")
@@ -137,4 +141,9 @@ def serve_file(path: Path, name: str, content_type: str, *, inline: bool = False
         "cache-control": "private, no-cache" if inline else "private, no-store",
         "x-content-type-options": "nosniff",
     }
-    return File(path=path, media_type=content_type, headers=headers)
+    store = blob_store(settings)
+    path = store.local_path(sha256)
+    if path is not None:
+        return File(path=path, media_type=content_type, headers=headers)
+    return Stream(store.chunks(sha256, 0, size), media_type=content_type,
+                  headers={**headers, "content-length": str(size)})

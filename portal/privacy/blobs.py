@@ -11,44 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
-from portal.files.storage import blob_path
+from portal.files.blobstore import blob_store
 from portal.privacy import queries
 from portal.settings import Settings
 
 log = logging.getLogger("portal.privacy")
-_ASIDE_PREFIX = ".deleting-"
-
-
-def _set_aside(settings: Settings, sha256: str) -> str | None:
-    """Blocking: move the blob to a name no reader or upload uses; that name, or None."""
-    path = blob_path(settings, sha256)
-    aside = path.with_name(f"{_ASIDE_PREFIX}{sha256}")
-    try:
-        os.replace(path, aside)
-    except FileNotFoundError:
-        return None
-    return str(aside)
 
 
 def _finish(settings: Settings, sha256: str, aside: str, referenced: bool) -> None:
     """Blocking: remove the set-aside blob, or put it back if a new row points at it."""
-    path = blob_path(settings, sha256)
-    if referenced and not path.exists():
-        os.replace(aside, path)
-        return
-    os.unlink(aside)
+    store = blob_store(settings)
+    if referenced:
+        store.put_back(sha256, aside)
+    else:
+        store.drop(aside)
 
 
 async def remove_unreferenced(settings: Settings, sha256s: list[str]) -> int:
-    """Remove from disk those of the blobs that no row of any workspace references; how many."""
+    """Remove from the blob store those of the blobs that no row of any workspace references; how many."""
     candidates = sorted(set(sha256s))
     if not candidates:
         return 0
     referenced = await queries.referenced_blobs(candidates)
     unreferenced = [sha for sha in candidates if sha not in referenced]
-    aside = {sha: path for sha in unreferenced if (path := await asyncio.to_thread(_set_aside, settings, sha))}
+    store = blob_store(settings)
+    aside = {sha: path for sha in unreferenced if (path := await asyncio.to_thread(store.set_aside, sha))}
     if not aside:
         return 0
     referenced_now = await queries.referenced_blobs(sorted(aside))

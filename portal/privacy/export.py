@@ -39,7 +39,8 @@ from portal.deliverables.tables import (
 )
 from portal.errors import NotFound
 from portal.feedback.tables import FeedbackMessage, FeedbackReply
-from portal.files.storage import CHUNK, blob_path
+from portal.files.blobstore import blob_store
+from portal.files.storage import CHUNK
 from portal.files.tables import ProjectFile
 from portal.privacy import views
 from portal.privacy.views import Entry
@@ -232,7 +233,7 @@ def _copy(settings: Settings, archive: zipfile.ZipFile, entry: Entry) -> dict:
     """One blob into the archive in chunks; its line of the file list."""
     listed: dict = {"path": entry.path, "size": entry.size, "sha256": entry.sha256}
     try:
-        source = blob_path(settings, entry.sha256).open("rb")
+        source = blob_store(settings).open(entry.sha256)
     except FileNotFoundError:
         return {**listed, "missing": True}
     info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.modified))

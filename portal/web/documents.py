@@ -10,7 +10,7 @@ from litestar.response import Response
 from portal.billing import pdf
 from portal.billing.payments import PayState
 from portal.billing.views import InvoiceSheet
-from portal.files.storage import blob_path
+from portal.files.blobstore import blob_store
 from portal.web.rendering import render_string
 from portal.web.tenancy import PortalSite
 from portal.workspaces import services as workspaces
@@ -24,7 +24,7 @@ async def invoice_pdf(request: Request, site: PortalSite, sheet: InvoiceSheet, p
     logo_src = ""
     if site.has_logo:
         logo = await workspaces.portal_logo(site.id)
-        data = await asyncio.to_thread(blob_path(settings, logo.sha256).read_bytes)
+        data = await asyncio.to_thread(blob_store(settings).read_bytes, logo.sha256)
         logo_src = pdf.data_uri(data, logo.content_type)
     inv = sheet.invoice.summary
     html = render_string(request, "_partials/invoice_document.html", {

@@ -127,8 +127,8 @@ async def test_a_thumbnail_is_named_after_the_file_and_describes_the_thumbnail(h
 
     assert thumbnail.id == file_id and thumbnail.name == "Moodboard.final (thumbnail).webp"
     assert thumbnail.content_type == "image/webp" and thumbnail.sha256 != original.sha256
-    assert thumbnail.path == blob_path(settings, thumbnail.sha256)
-    assert thumbnail.size == thumbnail.path.stat().st_size == len(thumbnail.path.read_bytes())
+    stored = blob_path(settings, thumbnail.sha256)
+    assert thumbnail.size == stored.stat().st_size == len(stored.read_bytes())
     assert thumbnail.stored_file_id == original.stored_file_id
     stored = await StoredFile.select(StoredFile.thumbnail_sha256).where(StoredFile.id == original.stored_file_id).first()
     assert stored["thumbnail_sha256"] == thumbnail.sha256
