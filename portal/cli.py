@@ -244,6 +244,20 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_storage(settings: Settings, args: argparse.Namespace) -> None:
+    from portal.files.blobstore import migrate_to_bucket
+
+    try:
+        report = migrate_to_bucket(settings)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    for sha256 in report.corrupted:
+        print(f"problem: blob {sha256} no longer matches its hash: not copied (run `portal check`)")
+    print(f"{report.copied} file(s) copied to {settings.storage_url}, {report.present} already there")
+    if report.corrupted:
+        raise SystemExit(1)
+
+
 def cmd_client_export(settings: Settings, args: argparse.Namespace) -> None:
     from portal.privacy import services
 
@@ -340,6 +354,11 @@ def parser() -> argparse.ArgumentParser:
     rest.set_defaults(func=cmd_restore)
     sub.add_parser("check", help="verify the database and that every uploaded file is there, intact").set_defaults(
         func=cmd_check)
+
+    storage = sub.add_parser("storage", help="the uploaded files' store")
+    storage_sub = storage.add_subparsers(dest="action", required=True)
+    storage_sub.add_parser("migrate", help="copy the data dir's files into the bucket of PORTAL_STORAGE_URL")
+    storage.set_defaults(func=cmd_storage)
 
     client_export = sub.add_parser("client-export", help="write a ZIP of everything held about a client organisation")
     client_export.add_argument("slug", help="the workspace")

@@ -19,6 +19,7 @@ upload completes. Memory stays flat: files are sent and read in chunks.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -341,3 +342,42 @@ def blob_store(settings: Settings) -> BlobStore:
             store = LocalStore(settings.blob_dir)
         _stores[key] = store
     return store
+
+
+class MigrationReport:
+    """What ``migrate_to_bucket`` did: blobs copied, already there, refused (bytes that no
+    longer match their name: reported, not copied)."""
+
+    def __init__(self) -> None:
+        self.copied = 0
+        self.present = 0
+        self.corrupted: list[str] = []
+
+
+def migrate_to_bucket(settings: Settings) -> MigrationReport:
+    """Copy every blob of the data dir into the bucket of ``PORTAL_STORAGE_URL`` (blocking).
+
+    Idempotent and resumable: a blob the bucket has at the same size is left alone. The
+    data dir's files are kept (remove ``<data dir>/blobs`` once ``portal check`` passes).
+    """
+    target = blob_store(settings)
+    if not isinstance(target, BucketStore):
+        raise ValueError("PORTAL_STORAGE_URL names no bucket: set it to s3://bucket/prefix first")
+    source = LocalStore(settings.blob_dir)
+    report = MigrationReport()
+    for sha256 in source.names():
+        path = source.path(sha256)
+        size = path.stat().st_size
+        if target.size(sha256) == size:
+            report.present += 1
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as data:
+            while chunk := data.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            report.corrupted.append(sha256)
+            continue
+        target.put_file(sha256, path)
+        report.copied += 1
+    return report

@@ -243,3 +243,55 @@ async def test_an_interrupted_or_refused_upload_leaves_no_row_and_no_temp_file(s
     assert _blob_files(settings.blob_dir) == blobs_before  # no stray blob either
     assert _server_temp_files() == []
     assert _open_upload_files(server.process.pid, SERVER_TMP, settings.blob_dir) == []
+
+
+async def test_a_200_mb_upload_to_a_bucket_and_its_download_keep_memory_flat(db, world, settings):
+    """With ``PORTAL_STORAGE_URL`` a bucket (moto's S3 server): the upload is spooled to a
+    temp file and sent in multipart parts, the download streamed back from the bucket."""
+    from tests.s3 import MotoS3
+
+    s3 = MotoS3().start()
+    try:
+        bucket = s3.bucket("portal-upload-memory")
+        env = {"PORTAL_MAX_UPLOAD_MB": "600", "TMPDIR": str(SERVER_TMP), **s3.environment(bucket)}
+        SERVER_TMP.mkdir(parents=True, exist_ok=True)
+        with start_server("upload-memory-bucket", env) as live:
+            server = Server(live)
+            files = f"/studio/projects/{world.project_a}/files"
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                await sign_in_staff(client, world.workspace, world.staff)
+                warm = await _post_streamed(client, files, Body(12 * MB, "warm-up.bin", {"share": "1"}))
+                assert warm.status_code == 303, warm.text
+                before = server.peak
+
+                body = Body(200 * 1000 * 1000, "big.bin", {"share": "1"})
+                started = time.monotonic()
+                response = await _post_streamed(client, files, body)
+                seconds = time.monotonic() - started
+                assert response.status_code == 303, response.text
+                after = server.peak
+                sha256 = body.sha256.hexdigest()
+                assert s3.keys(bucket)[f"blobs/{sha256[:2]}/{sha256}"] == body.size
+                _report(f"file upload of 200 MB to a bucket: peak RSS {before / MB:.1f} -> {after / MB:.1f} MiB "
+                        f"(+{(after - before) / MB:.1f} MiB), {seconds:.1f} s")
+                assert after - before < MAX_GROWTH
+
+                row = await ProjectFile.select(ProjectFile.id).where(ProjectFile.name == "big.bin").first()
+                before = server.peak
+                digest, size = hashlib.sha256(), 0
+                started = time.monotonic()
+                async with client.stream("GET", f"{files}/{row['id']}/download", timeout=120) as download:
+                    assert download.status_code == 200
+                    async for chunk in download.aiter_bytes():
+                        digest.update(chunk)
+                        size += len(chunk)
+                seconds = time.monotonic() - started
+                after = server.peak
+                assert (size, digest.hexdigest()) == (body.size, sha256)
+                _report(f"download of 200 MB from a bucket: peak RSS {before / MB:.1f} -> {after / MB:.1f} MiB "
+                        f"(+{(after - before) / MB:.1f} MiB), {seconds:.1f} s")
+                assert after - before < MAX_GROWTH
+        assert _temp_files(settings.blob_dir) == []
+        assert f"{sha256[:2]}/{sha256}" not in _blob_files(settings.blob_dir)  # only in the bucket
+    finally:
+        s3.stop()
