@@ -102,3 +102,31 @@ def test_no_module_reads_the_environment_but_settings():
         if re.search(r"os\.environ(?!\.setdefault\(\"PICCOLO_CONF\")|os\.getenv", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_bucket_settings_are_read_and_checked(tmp_path):
+    assert Settings.from_env(env(tmp_path)).storage_url == ""
+    secret = tmp_path / "s3-secret"
+    secret.write_text("from-the-file\n")
+    settings = Settings.from_env(env(
+        tmp_path, PORTAL_STORAGE_URL="s3://agency-files/portal/", PORTAL_S3_ENDPOINT="https://s3.example.com/",
+        PORTAL_S3_REGION="eu-central-1", PORTAL_S3_ACCESS_KEY_ID="AKIA1", PORTAL_S3_SECRET_ACCESS_KEY="inline",
+        PORTAL_S3_SECRET_ACCESS_KEY_FILE=str(secret), PORTAL_STORAGE_PRESIGN_SECONDS="300"))
+    assert (settings.storage_url, settings.s3_endpoint, settings.s3_region) == (
+        "s3://agency-files/portal", "https://s3.example.com", "eu-central-1")
+    assert (settings.s3_access_key_id, settings.s3_secret_access_key, settings.storage_presign_seconds) == (
+        "AKIA1", "from-the-file", 300)
+    assert "from-the-file" not in repr(settings)  # never in a log line or a traceback
+    assert Settings.from_env(env(tmp_path, PORTAL_S3_SECRET_ACCESS_KEY="inline")).s3_secret_access_key == "inline"
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("PORTAL_STORAGE_URL", "https://bucket.example.com/x", "PORTAL_STORAGE_URL must look like s3://bucket/prefix"),
+    ("PORTAL_STORAGE_URL", "s3:///no-bucket", "PORTAL_STORAGE_URL must look like s3://bucket/prefix"),
+    ("PORTAL_S3_ENDPOINT", "s3.example.com", "PORTAL_S3_ENDPOINT must be an http(s) URL"),
+    ("PORTAL_STORAGE_PRESIGN_SECONDS", "-1", "PORTAL_STORAGE_PRESIGN_SECONDS must be between 0 and 604800"),
+    ("PORTAL_S3_SECRET_ACCESS_KEY_FILE", "/nonexistent/secret", "PORTAL_S3_SECRET_ACCESS_KEY_FILE '/nonexistent/secret' cannot be read"),
+])
+def test_a_bad_bucket_setting_names_itself(tmp_path, name, value, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env(tmp_path, **{name: value}))
