@@ -37,12 +37,19 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    if args.with_caddy:
+    if args.with_caddy or settings.litestream_url:
         from portal.settings import child_environment
-        from portal.supervise import serve_with_caddy
+        from portal.supervise import serve_supervised
 
+        if settings.litestream_url:
+            from portal import litestream
+            from portal.migrations import migrate
+
+            litestream.check(settings)
+            _run(settings, migrate)  # the database file exists before Litestream watches it
         app_args = ["--server", args.server, *(["--workers", str(args.workers)] if args.workers else [])]
-        raise SystemExit(serve_with_caddy(settings, args.port, app_args, child_environment()))
+        raise SystemExit(serve_supervised(settings, host=args.host, port=args.port, app_port=args.port,
+                                          app_args=app_args, env=child_environment(), with_caddy=args.with_caddy))
     # Every worker of this server writes its metrics there and /metrics, in any worker, adds them up.
     share_worker_metrics(settings.data_dir / "metrics" / str(os.getpid()))
     from portal.migrations import migrate
@@ -258,6 +265,16 @@ def cmd_storage(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_restore_replica(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import litestream
+
+    if not settings.litestream_url:
+        raise SystemExit("error: set PORTAL_LITESTREAM_URL (and the PORTAL_S3_* settings) to the replica's bucket")
+    path = litestream.restore(settings, force=args.force)
+    print(f"restored {path} from {settings.litestream_url}")
+    cmd_migrate(settings, args)
+
+
 def cmd_client_export(settings: Settings, args: argparse.Namespace) -> None:
     from portal.privacy import services
 
@@ -354,6 +371,10 @@ def parser() -> argparse.ArgumentParser:
     rest.set_defaults(func=cmd_restore)
     sub.add_parser("check", help="verify the database and that every uploaded file is there, intact").set_defaults(
         func=cmd_check)
+
+    replica = sub.add_parser("restore-replica", help="restore the SQLite database from its Litestream replica")
+    replica.add_argument("--force", action="store_true", help="replace an existing database")
+    replica.set_defaults(func=cmd_restore_replica)
 
     storage = sub.add_parser("storage", help="the uploaded files' store")
     storage_sub = storage.add_subparsers(dest="action", required=True)

@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_S3_SECRET_ACCESS_KEY", None, "Secret of that access key."),
     Setting("PORTAL_S3_SECRET_ACCESS_KEY_FILE", None, "Path of a file holding that secret (container secrets); wins over PORTAL_S3_SECRET_ACCESS_KEY."),
     Setting("PORTAL_STORAGE_PRESIGN_SECONDS", "0", "With a bucket: videos, images and PDFs viewed in the page are fetched by the browser from the bucket through a presigned URL valid this many seconds (after the portal's access check), instead of through the portal; 0 streams everything through the portal. Downloads always go through the portal (their file name)."),
+    Setting("PORTAL_LITESTREAM_URL", None, "SQLite only: `s3://bucket/path` makes `portal serve` run Litestream beside the server, replicating the database to that bucket within about a second (the PORTAL_S3_* settings give endpoint, region and key); `portal restore-replica` restores from it. Unset: no replication."),
     Setting("GOOGLE_CLIENT_ID", None, "OAuth client id for \"Sign in with Google\". Unset: the button is not shown."),
     Setting("GOOGLE_CLIENT_SECRET", None, "OAuth client secret for Google sign-in."),
     Setting("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration", "OpenID Connect discovery document of the sign-in provider."),
@@ -130,6 +131,7 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     storage_presign_seconds: int = 0
+    litestream_url: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -242,21 +244,22 @@ class Settings:
             acme_ca_root=Path(get("PORTAL_ACME_CA_ROOT")).expanduser().resolve() if get("PORTAL_ACME_CA_ROOT") else None,
             http_port=_int_in("PORTAL_HTTP_PORT", get("PORTAL_HTTP_PORT"), 1, 65535),
             https_port=_int_in("PORTAL_HTTPS_PORT", get("PORTAL_HTTPS_PORT"), 1, 65535),
-            storage_url=_storage_url(get("PORTAL_STORAGE_URL")),
+            storage_url=_s3_url("PORTAL_STORAGE_URL", get("PORTAL_STORAGE_URL"), "s3://bucket/prefix (or be unset for the data dir)"),
             s3_endpoint=_http_url("PORTAL_S3_ENDPOINT", get("PORTAL_S3_ENDPOINT")).rstrip("/") if get("PORTAL_S3_ENDPOINT") else "",
             s3_region=get("PORTAL_S3_REGION"),
             s3_access_key_id=get("PORTAL_S3_ACCESS_KEY_ID") or "",
             s3_secret_access_key=_file_or_value(get, "PORTAL_S3_SECRET_ACCESS_KEY") or "",
+            litestream_url=_s3_url("PORTAL_LITESTREAM_URL", get("PORTAL_LITESTREAM_URL"), "s3://bucket/path"),
             storage_presign_seconds=_int_in("PORTAL_STORAGE_PRESIGN_SECONDS", get("PORTAL_STORAGE_PRESIGN_SECONDS"), 0, 604_800),
         )
 
 
-def _storage_url(raw: str | None) -> str:
+def _s3_url(name: str, raw: str | None, shape: str) -> str:
     if not raw:
         return ""
     parts = urlsplit(raw)
     if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(f"PORTAL_STORAGE_URL must look like s3://bucket/prefix (or be unset for the data dir), got {raw!r}")
+        raise SettingsError(f"{name} must look like {shape}, got {raw!r}")
     return f"s3://{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
 
 

@@ -1,10 +1,13 @@
-"""``portal serve --with-caddy``: Caddy and the app, started and stopped together.
+"""``portal serve`` with sidecars: Caddy (``--with-caddy``) and Litestream
+(``PORTAL_LITESTREAM_URL``), started and stopped together with the app.
 
-The app serves on loopback only (``127.0.0.1:<port>``), trusting forwarding headers from
-Caddy alone (``PORTAL_TRUSTED_PROXIES=127.0.0.1``); Caddy serves the world on
-``PORTAL_HTTP_PORT`` / ``PORTAL_HTTPS_PORT`` (see ``portal.caddy``). SIGTERM or SIGINT
-stops both; a Caddy that dies is started again (after a pause that grows to 30 s while
-it keeps dying); when the app ends, Caddy is stopped and its exit code is ours.
+With Caddy, the app serves on loopback only (``127.0.0.1:<port>``), trusting forwarding
+headers from Caddy alone (``PORTAL_TRUSTED_PROXIES=127.0.0.1``); Caddy serves the world on
+``PORTAL_HTTP_PORT`` / ``PORTAL_HTTPS_PORT`` (see ``portal.caddy``). Litestream replicates
+the SQLite file (see ``portal.litestream``); it starts after the migrations have been
+applied, so the file it watches exists. SIGTERM or SIGINT stops all; a sidecar that dies
+is started again (after a pause that grows to 30 s while it keeps dying); when the app
+ends, the sidecars are stopped and its exit code is ours.
 """
 
 from __future__ import annotations
@@ -23,21 +26,28 @@ from portal.settings import Settings
 log = logging.getLogger("portal.supervise")
 
 
+class Sidecar:
+    """A process that runs as long as the app does, started again when it dies."""
+
+    def __init__(self, name: str, command: list[str], env: Mapping[str, str], note: str = "") -> None:
+        self.name, self.command, self.env, self.note = name, command, dict(env), note
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+        self.pause, self.died_at = 1.0, 0.0
+
+    def start(self) -> None:
+        self.starts += 1
+        self.process = subprocess.Popen(self.command, env=self.env)
+        print(f"{self.name} started (pid {self.process.pid}){': ' + self.note if self.note else ''}", flush=True)
+
+
 class Supervisor:
-    def __init__(self, settings: Settings, app_command: list[str], env: Mapping[str, str]) -> None:
-        self.settings = settings
+    def __init__(self, app_command: list[str], env: Mapping[str, str], sidecars: list[Sidecar]) -> None:
         self.app_command = app_command
         self.env = dict(env)
+        self.sidecars = sidecars
         self.stopping = False
         self.app: subprocess.Popen | None = None
-        self.caddy: subprocess.Popen | None = None
-        self.caddy_starts = 0
-
-    def start_caddy(self) -> None:
-        self.caddy_starts += 1
-        self.caddy = subprocess.Popen(caddy.command(self.settings), env=caddy.environment(self.settings, self.env))
-        print(f"caddy started (pid {self.caddy.pid}): HTTPS on port {self.settings.https_port}, "
-              f"HTTP on {self.settings.http_port}", flush=True)
 
     def stop(self, *_: object) -> None:
         self.stopping = True
@@ -45,29 +55,33 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.app = subprocess.Popen(self.app_command, env={**self.env, "PORTAL_TRUSTED_PROXIES": "127.0.0.1"})
-        self.start_caddy()
-        pause, died_at = 1.0, 0.0
+        self.app = subprocess.Popen(self.app_command, env=self.env)
+        for sidecar in self.sidecars:
+            sidecar.start()
         try:
             while not self.stopping:
                 if self.app.poll() is not None:
-                    print(f"the app exited ({self.app.returncode}): stopping caddy", flush=True)
+                    names = " and ".join(s.name for s in self.sidecars)
+                    print(f"the app exited ({self.app.returncode}): stopping {names}", flush=True)
                     return self.app.returncode
-                if self.caddy.poll() is not None:
-                    now = time.monotonic()
-                    pause = min(pause * 2, 30.0) if now - died_at < 60 else 1.0
-                    died_at = now
-                    print(f"caddy exited ({self.caddy.returncode}): starting it again in {pause:.0f} s", flush=True)
-                    self._sleep(pause)
-                    if not self.stopping:
-                        self.start_caddy()
+                for sidecar in self.sidecars:
+                    if sidecar.process.poll() is not None:
+                        now = time.monotonic()
+                        sidecar.pause = min(sidecar.pause * 2, 30.0) if now - sidecar.died_at < 60 else 1.0
+                        sidecar.died_at = now
+                        print(f"{sidecar.name} exited ({sidecar.process.returncode}): starting it again in "
+                              f"{sidecar.pause:.0f} s", flush=True)
+                        self._sleep(sidecar.pause)
+                        if not self.stopping:
+                            sidecar.start()
                 self._sleep(0.5)
             return 0
         finally:
-            for process in (self.caddy, self.app):
+            processes = [s.process for s in self.sidecars] + [self.app]
+            for process in processes:
                 if process is not None and process.poll() is None:
                     process.terminate()
-            for process in (self.caddy, self.app):
+            for process in processes:
                 if process is not None:
                     try:
                         process.wait(timeout=20)
@@ -80,12 +94,27 @@ class Supervisor:
             time.sleep(0.1)
 
 
-def serve_with_caddy(settings: Settings, app_port: int, app_args: list[str], env: Mapping[str, str]) -> int:
-    """Write the Caddyfile, then supervise Caddy and ``portal serve`` on 127.0.0.1:``app_port``."""
-    if not settings.is_https:
-        raise SystemExit("error: --with-caddy needs an https PORTAL_BASE_URL (Caddy gets its certificate)")
-    if shutil.which("caddy") is None:
-        raise SystemExit("error: --with-caddy needs Caddy (Debian: apt-get install caddy)")
-    caddy.write_caddyfile(settings, app_port)
-    command = [sys.executable, "-m", "portal.cli", "serve", "--host", "127.0.0.1", "--port", str(app_port), *app_args]
-    return Supervisor(settings, command, env).run()
+def serve_supervised(settings: Settings, *, host: str, port: int, app_port: int, app_args: list[str],
+                     env: Mapping[str, str], with_caddy: bool) -> int:
+    """``portal serve`` with its sidecars: Caddy in front (the app then on 127.0.0.1:``app_port``)
+    and/or Litestream beside it (``PORTAL_LITESTREAM_URL``: the migrations must have been
+    applied, so that the database file it watches exists)."""
+    sidecars = []
+    app_env = {**env, "PORTAL_LITESTREAM_URL": ""}  # the app itself starts no sidecar
+    if settings.litestream_url:
+        from portal import litestream
+
+        sidecars.append(Sidecar("litestream", litestream.replicate_command(settings), litestream.environment(dict(env)),
+                                f"replicating {settings.sqlite_path.name} to {settings.litestream_url}"))
+    if with_caddy:
+        if not settings.is_https:
+            raise SystemExit("error: --with-caddy needs an https PORTAL_BASE_URL (Caddy gets its certificate)")
+        if shutil.which("caddy") is None:
+            raise SystemExit("error: --with-caddy needs Caddy (Debian: apt-get install caddy)")
+        caddy.write_caddyfile(settings, app_port)
+        sidecars.append(Sidecar("caddy", caddy.command(settings), caddy.environment(settings, dict(env)),
+                                f"HTTPS on port {settings.https_port}, HTTP on {settings.http_port}"))
+        host, port = "127.0.0.1", app_port
+        app_env["PORTAL_TRUSTED_PROXIES"] = "127.0.0.1"
+    command = [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port), *app_args]
+    return Supervisor(command, app_env, sidecars).run()
