@@ -1,6 +1,9 @@
 """``PORTAL_LITESTREAM_URL``: ``portal serve`` runs Litestream beside the app, the SQLite
 database reaches the bucket (moto's S3 server) within seconds, and
-``portal restore-replica`` brings it back into an installation that lost it."""
+``portal restore-replica`` brings it back into an installation that lost it.
+
+The installation here has a SQLite database of its own in its data dir, whatever engine
+the rest of the suite runs on."""
 
 from __future__ import annotations
 
@@ -10,13 +13,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from tests.conftest import IS_POSTGRES
 from tests.s3 import MotoS3
 from tests.servers import ROOT, start_server
-
-pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="Litestream replicates SQLite; the PostgreSQL run has none")
 
 
 def _portal(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -92,5 +90,8 @@ def test_serve_replicates_the_database_and_restore_replica_brings_it_back(tmp_pa
         assert "exists: restore into an installation without a database, or add --force" in again.stderr
         unset = _portal({**restored_env, "PORTAL_LITESTREAM_URL": ""}, "restore-replica")
         assert unset.returncode == 1 and "set PORTAL_LITESTREAM_URL" in unset.stderr
+        postgres = _portal({**restored_env, "DATABASE_URL": "postgresql://portal@127.0.0.1:1/none"}, "serve")
+        assert postgres.returncode == 1
+        assert "PORTAL_LITESTREAM_URL replicates SQLite; PostgreSQL has its own replication" in postgres.stderr
     finally:
         s3.stop()
