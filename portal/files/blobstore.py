@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -57,7 +58,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class BlobStore:
+class BlobStore(ABC):
     """The interface both stores share (see the module's docstring)."""
 
     #: How the store is named in messages (a directory, or ``s3://bucket/prefix``).
@@ -67,24 +68,25 @@ class BlobStore:
         """The blob as a file on this machine, when the store is the data dir (else None)."""
         return None
 
+    @abstractmethod
     def size(self, sha256: str) -> int | None:
         """The blob's size in bytes, or None if it is not in the store."""
-        raise NotImplementedError
 
+    @abstractmethod
     def put_file(self, sha256: str, path: Path, content_type: str = "") -> None:
         """Store the file at ``path`` (whose bytes hash to ``sha256``) under that name."""
-        raise NotImplementedError
 
+    @abstractmethod
     def put_bytes(self, sha256: str, data: bytes, content_type: str = "") -> None:
-        raise NotImplementedError
+        """Store ``data`` (small: a thumbnail, a preview) under ``sha256``."""
 
+    @abstractmethod
     def open(self, sha256: str) -> BinaryIO:
         """The blob, to read in chunks; FileNotFoundError if it is not in the store."""
-        raise NotImplementedError
 
+    @abstractmethod
     def chunks(self, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
         """``length`` bytes of the blob from ``start``, streamed (for a response)."""
-        raise NotImplementedError
 
     def read_bytes(self, sha256: str) -> bytes:
         """A small blob whole (a logo, a thumbnail)."""
@@ -96,21 +98,21 @@ class BlobStore:
         with self.open(sha256) as source, target.open("wb") as out:
             shutil.copyfileobj(source, out, CHUNK)
 
+    @abstractmethod
     def set_aside(self, sha256: str) -> str | None:
         """Move the blob to a name no reader or upload uses; that name, or None if absent."""
-        raise NotImplementedError
 
+    @abstractmethod
     def put_back(self, sha256: str, aside: str) -> None:
         """Undo ``set_aside``, unless the blob has been stored again meanwhile (then drop it)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drop(self, aside: str) -> None:
         """Remove a set-aside blob for good."""
-        raise NotImplementedError
 
+    @abstractmethod
     def names(self) -> Iterator[str]:
         """The SHA-256 of every blob in the store."""
-        raise NotImplementedError
 
     def signed_url(self, sha256: str, seconds: int) -> str | None:
         """A URL that fetches the blob for ``seconds`` without credentials, if the store has one."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from portal import clock
 from portal.files import images
-from portal.files.storage import PREVIEW_TYPES, local_copy, write_blob
+from portal.files.storage import PREVIEW_TYPES, LocalCopy, write_blob
 from portal.files.tables import StoredFile
 from portal.settings import Settings
 
@@ -107,7 +107,7 @@ async def preview_of(settings: Settings, source: Path, content_type: str) -> byt
 
 async def _preview_of_stored(settings: Settings, sha256: str, content_type: str) -> bytes | None:
     """``preview_of`` a stored blob (from a bucket: through a temp copy, removed after)."""
-    copy = local_copy(settings, sha256)
+    copy = LocalCopy(settings, sha256)
     try:
         path = await asyncio.to_thread(copy.__enter__)
     except FileNotFoundError:

@@ -336,12 +336,12 @@ def _stored_thumbnail(settings: Settings, sha256: str, content_type: str) -> str
     local = store.local_path(sha256)
     if local is not None:
         return _thumbnail(settings, local, content_type)
-    with local_copy(settings, sha256) as path:
+    with LocalCopy(settings, sha256) as path:
         return _thumbnail(settings, path, content_type)
 
 
-class local_copy:
-    """``with local_copy(settings, sha256) as path``: the blob as a file on this machine
+class LocalCopy:
+    """``with LocalCopy(settings, sha256) as path``: the blob as a file on this machine
     (blocking): the store's own file, or a temp copy fetched from the bucket and removed
     afterwards, for tools that read files (Pillow, pdfium, ffmpeg)."""
 
