@@ -26,3 +26,14 @@ class OutboxMessage(Table, tablename="outbox_message"):
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ScheduledRun(Table, tablename="scheduled_run"):
+    """When a job of the installation (not of one workspace) is next due, shared by every
+    process and replica: the one whose conditional update moves ``next_due_at`` runs it
+    (``portal.mail.schedule``)."""
+
+    name = Varchar(length=64, unique=True)
+    next_due_at = Timestamptz()
+    last_started_at = Timestamptz(null=True, default=None)
+    last_started_by = Varchar(length=64, default="")

@@ -1,7 +1,8 @@
 """Two ``portal serve`` processes with data dirs of their own, one database and one bucket
 (moto's S3 server), behave as one installation: a session made on one is valid on the
 other, rate limits are counted across both, each email of the outbox is sent once, an
-upload through one is downloaded through the other, a preview is made once.
+upload through one is downloaded through the other, a preview is made once, and the
+scheduled backup is made by one replica only.
 
 Both answer for the same base URL (as behind a load balancer): requests to the second
 carry the first's Host. They share ``PORTAL_SECRET_KEY`` (the suite's), as replicas must.
@@ -10,6 +11,7 @@ carry the first's Host. They share ``PORTAL_SECRET_KEY`` (the suite's), as repli
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import time
 from email import message_from_bytes, policy
@@ -20,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from portal.files.tables import ProjectFile, StoredFile
-from portal.mail.tables import OutboxMessage
+from portal.mail.tables import OutboxMessage, ScheduledRun
 from tests.factories import DEMO_PDF
 from tests.fixtures import csrf_token, sign_in_staff
 from tests.s3 import MotoS3
@@ -79,7 +81,7 @@ async def test_two_replicas_share_sessions_limits_mail_and_files(db, world, tmp_
     base_port = free_port()
     base_url = f"http://127.0.0.1:{base_port}"
     common = {"PORTAL_BASE_URL": base_url, "SMTP_URL": f"smtp+plain://127.0.0.1:{smtp_port}",
-              "PORTAL_RATE_LIMIT_PER_EMAIL": str(EMAIL_LIMIT), **s3.environment(bucket)}
+              "PORTAL_RATE_LIMIT_PER_EMAIL": str(EMAIL_LIMIT), "PORTAL_BACKUP_HOURS": "24", **s3.environment(bucket)}
     with start_server("replica-1", {**common, "PORTAL_DATA_DIR": str(tmp_path / "one")}) as one, \
             start_server("replica-2", {**common, "PORTAL_DATA_DIR": str(tmp_path / "two")}) as two:
         host = urlsplit(base_url).netloc
@@ -135,3 +137,10 @@ async def test_two_replicas_share_sessions_limits_mail_and_files(db, world, tmp_
         links = {part for m in to_alice for part in m.get_body(("plain",)).get_content().split() if "/login/" in part}
         assert len(links) == EMAIL_LIMIT  # three different links, none sent twice
         assert await OutboxMessage.count().where(OutboxMessage.status == "sent") >= EMAIL_LIMIT
+
+        # The scheduled backup (daily, each replica with a backup dir of its own) was made
+        # by one of them only, when they started.
+        archives = [p for name in ("one", "two") for p in (tmp_path / name / "backups").glob("portal-backup-*.tar")]
+        assert len(archives) == 1, archives
+        run = await ScheduledRun.select().where(ScheduledRun.name == "backup").first()
+        assert run["last_started_by"] and run["next_due_at"] > run["last_started_at"] + dt.timedelta(hours=23)
