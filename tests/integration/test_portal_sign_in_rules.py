@@ -60,12 +60,12 @@ async def test_the_worker_takes_twenty_requests_at_a_time(settings, world):
 
 
 async def test_a_request_of_an_unknown_area_is_logged_and_dropped(settings, world, caplog):
-    request_id = await insert(SignInRequest(area="elsewhere", workspace=world.workspace, email="alice@northwind.example",
+    request_id = await insert(SignInRequest(area="nowhere", workspace=world.workspace, email="alice@northwind.example",
                                             created_at=clock.now()))
     with caplog.at_level(logging.WARNING, logger="portal.accounts"):
         assert await process_sign_in_requests(settings) == 1
     assert [r.getMessage() for r in caplog.records if r.name == "portal.accounts"] == [
-        f"Sign-in request #{request_id} has an unknown area 'elsewhere'"]
+        f"Sign-in request #{request_id} has an unknown area 'nowhere'"]
     assert (await SignInRequest.select().first())["processed_at"] is not None
     assert await OutboxMessage.count() == 0
 
