@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,20 +79,10 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
             logging.getLogger("portal.payments").exception("daily Stripe reconciliation failed")
 
     async def scheduled_backup() -> None:
-        """One process of the installation, of any replica, per period (``ScheduledRun``);
-        then the backup dir's own lock and the age of its newest archive (``backup.scheduled``)."""
-        from portal import backup, clock
-        from portal.mail import schedule
+        from portal import backup
 
-        if not settings.backup_hours:
-            return
         try:
-            every = dt.timedelta(hours=settings.backup_hours)
-            newest = await asyncio.to_thread(backup.latest, settings.backup_dir)
-            first_due = newest.created_at + every if newest else clock.now()
-            if not await schedule.claim("backup", every, first_due, by=f"{socket.gethostname()}:{os.getpid()}"):
-                return
-            if archive := await asyncio.to_thread(backup.scheduled, settings):
+            if archive := await backup.scheduled_once(settings):
                 logging.getLogger("portal.backup").info("scheduled backup written: %s", archive)
         except Exception:  # a full disk must not stop the mail
             logging.getLogger("portal.backup").exception("scheduled backup failed")

@@ -48,7 +48,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             litestream.check(settings)
             _run(settings, migrate)  # the database file exists before Litestream watches it
         app_args = ["--server", args.server, *(["--workers", str(args.workers)] if args.workers else [])]
-        raise SystemExit(serve_supervised(settings, host=args.host, port=args.port, app_port=args.port,
+        raise SystemExit(serve_supervised(settings, host=args.host, port=args.port,
                                           app_args=app_args, env=child_environment(), with_caddy=args.with_caddy))
     # Every worker of this server writes its metrics there and /metrics, in any worker, adds them up.
     share_worker_metrics(settings.data_dir / "metrics" / str(os.getpid()))

@@ -94,9 +94,9 @@ class Supervisor:
             time.sleep(0.1)
 
 
-def serve_supervised(settings: Settings, *, host: str, port: int, app_port: int, app_args: list[str],
+def serve_supervised(settings: Settings, *, host: str, port: int, app_args: list[str],
                      env: Mapping[str, str], with_caddy: bool) -> int:
-    """``portal serve`` with its sidecars: Caddy in front (the app then on 127.0.0.1:``app_port``)
+    """``portal serve`` with its sidecars: Caddy in front (the app then on 127.0.0.1:``port``)
     and/or Litestream beside it (``PORTAL_LITESTREAM_URL``: the migrations must have been
     applied, so that the database file it watches exists)."""
     sidecars = []
@@ -111,10 +111,10 @@ def serve_supervised(settings: Settings, *, host: str, port: int, app_port: int,
             raise SystemExit("error: --with-caddy needs an https PORTAL_BASE_URL (Caddy gets its certificate)")
         if shutil.which("caddy") is None:
             raise SystemExit("error: --with-caddy needs Caddy (Debian: apt-get install caddy)")
-        caddy.write_caddyfile(settings, app_port)
+        caddy.write_caddyfile(settings, port)
         sidecars.append(Sidecar("caddy", caddy.command(settings), caddy.environment(settings, dict(env)),
                                 f"HTTPS on port {settings.https_port}, HTTP on {settings.http_port}"))
-        host, port = "127.0.0.1", app_port
+        host = "127.0.0.1"
         app_env["PORTAL_TRUSTED_PROXIES"] = "127.0.0.1"
     command = [sys.executable, "-m", "portal.cli", "serve", "--host", host, "--port", str(port), *app_args]
     return Supervisor(command, app_env, sidecars).run()

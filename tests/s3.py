@@ -46,6 +46,12 @@ class MotoS3:
             self.process.terminate()
             self.process.wait(10)
 
+    def __enter__(self) -> MotoS3:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def bucket(self, name: str) -> str:
         response = httpx.put(f"{self.url}/{name}")
         assert response.status_code == 200, response.text

@@ -19,6 +19,7 @@ forced), checking every blob's hash on the way in; ``check`` verifies a data dir
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import fcntl
 import hashlib
@@ -26,6 +27,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tarfile
@@ -33,8 +35,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from portal import clock
 from portal.backup import queries
-from portal.files.blobstore import BlobStore, blob_store
+from portal.files.blobstore import BlobStore, blob_store, sha256_of
+from portal.mail import schedule
 from portal.settings import Settings
 
 FORMAT = 1
@@ -69,20 +73,13 @@ def _now() -> dt.datetime:
 
 def _sha256_of(path: Path) -> str:
     with path.open("rb") as source:
-        return _digest(source)
-
-
-def _digest(source) -> str:
-    digest = hashlib.sha256()
-    while chunk := source.read(_CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of(source)
 
 
 def _blob_sha256(store: BlobStore, sha256: str) -> str:
     """The SHA-256 of a stored blob's bytes as they are now, read in chunks."""
     with store.open(sha256) as source:
-        return _digest(source)
+        return sha256_of(source)
 
 
 class _Hashing:
@@ -165,6 +162,20 @@ def scheduled(settings: Settings) -> Path | None:
         archive = backup(settings, directory)
         prune(directory, settings.backup_keep)
         return archive
+
+
+async def scheduled_once(settings: Settings) -> Path | None:
+    """``scheduled``, by one process of the whole installation per period, whichever
+    replica it runs in (``portal.mail.schedule``): the first period counts from the
+    newest archive of the backup dir."""
+    if not settings.backup_hours:
+        return None
+    every = dt.timedelta(hours=settings.backup_hours)
+    newest = await asyncio.to_thread(latest, settings.backup_dir)
+    first_due = newest.created_at + every if newest else clock.now()
+    if not await schedule.claim("backup", every, first_due, by=f"{socket.gethostname()}:{os.getpid()}"):
+        return None
+    return await asyncio.to_thread(scheduled, settings)
 
 
 def prune(directory: Path, keep: int) -> list[Path]:

@@ -26,9 +26,14 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
+
+import anyio
+import obstore
+from obstore.store import S3Store
 
 from portal.settings import Settings
 
@@ -50,12 +55,21 @@ def key_of(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256}"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (a new or renamed file in it) survive a crash."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sha256_of(source: BinaryIO) -> str:
+    """The SHA-256 (hex) of what is left to read in ``source``, read in chunks."""
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 class BlobStore(ABC):
@@ -139,9 +153,9 @@ class LocalStore(BlobStore):
         new_root = not self.directory.is_dir()
         directory.mkdir(parents=True, exist_ok=True)
         # New directories' own entries must survive a crash too.
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
         if new_root and directory != self.directory:
-            _fsync_dir(self.directory.parent)
+            fsync_dir(self.directory.parent)
 
     def size(self, sha256: str) -> int | None:
         try:
@@ -154,7 +168,7 @@ class LocalStore(BlobStore):
         target = self.path(sha256)
         self.ensure_dir(target.parent)
         os.replace(path, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def put_bytes(self, sha256: str, data: bytes, content_type: str = "") -> None:
         self.ensure_dir(self.directory)
@@ -173,8 +187,6 @@ class LocalStore(BlobStore):
         return self.path(sha256).open("rb")
 
     async def chunks(self, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
-        import anyio
-
         async with await anyio.open_file(self.path(sha256), "rb") as handle:
             await handle.seek(start)
             remaining = length
@@ -215,8 +227,6 @@ class BucketStore(BlobStore):
 
     def __init__(self, url: str, *, endpoint: str = "", region: str = "", access_key_id: str = "",
                  secret_access_key: str = "") -> None:
-        from obstore.store import S3Store
-
         parts = urlsplit(url)
         self.bucket, self.prefix = parts.netloc, parts.path.strip("/")
         self.label = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
@@ -229,8 +239,6 @@ class BucketStore(BlobStore):
                              client_options={"allow_http": endpoint.startswith("http://")}, **config)
 
     def size(self, sha256: str) -> int | None:
-        import obstore
-
         try:
             return obstore.head(self.store, key_of(sha256))["size"]
         except FileNotFoundError:
@@ -240,25 +248,17 @@ class BucketStore(BlobStore):
         return {"Content-Type": content_type} if content_type else {}
 
     def put_file(self, sha256: str, path: Path, content_type: str = "") -> None:
-        import obstore
-
         with path.open("rb") as source:
             obstore.put(self.store, key_of(sha256), source, attributes=self._attributes(content_type),
                         chunk_size=PART, max_concurrency=PARTS_AT_ONCE)
 
     def put_bytes(self, sha256: str, data: bytes, content_type: str = "") -> None:
-        import obstore
-
         obstore.put(self.store, key_of(sha256), data, attributes=self._attributes(content_type))
 
     def open(self, sha256: str) -> BinaryIO:
-        import obstore
-
         return _Reader(obstore.open_reader(self.store, key_of(sha256), buffer_size=CHUNK))
 
     async def chunks(self, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
-        import obstore
-
         if length <= 0:
             return
         result = await obstore.get_async(self.store, key_of(sha256), options={"range": (start, start + length)})
@@ -269,9 +269,6 @@ class BucketStore(BlobStore):
         return f"{sha256[:2]}/{_ASIDE_PREFIX}{sha256}"
 
     def set_aside(self, sha256: str) -> str | None:
-        import obstore
-
-        key_of(sha256)
         try:
             obstore.rename(self.store, key_of(sha256), self._aside_key(sha256))
         except FileNotFoundError:
@@ -279,21 +276,15 @@ class BucketStore(BlobStore):
         return self._aside_key(sha256)
 
     def put_back(self, sha256: str, aside: str) -> None:
-        import obstore
-
         if self.size(sha256) is None:
             obstore.rename(self.store, aside, key_of(sha256))
         else:
             obstore.delete(self.store, aside)
 
     def drop(self, aside: str) -> None:
-        import obstore
-
         obstore.delete(self.store, aside)
 
     def names(self) -> Iterator[str]:
-        import obstore
-
         for batch in obstore.list(self.store):
             for meta in batch:
                 name = meta["path"].rsplit("/", 1)[-1]
@@ -301,8 +292,6 @@ class BucketStore(BlobStore):
                     yield name
 
     def signed_url(self, sha256: str, seconds: int) -> str | None:
-        import obstore
-
         return obstore.sign(self.store, "GET", key_of(sha256), dt.timedelta(seconds=seconds))
 
 
@@ -346,14 +335,14 @@ def blob_store(settings: Settings) -> BlobStore:
     return store
 
 
+@dataclass
 class MigrationReport:
     """What ``migrate_to_bucket`` did: blobs copied, already there, refused (bytes that no
     longer match their name: reported, not copied)."""
 
-    def __init__(self) -> None:
-        self.copied = 0
-        self.present = 0
-        self.corrupted: list[str] = []
+    copied: int = 0
+    present: int = 0
+    corrupted: list[str] = field(default_factory=list)
 
 
 def migrate_to_bucket(settings: Settings) -> MigrationReport:
@@ -373,11 +362,9 @@ def migrate_to_bucket(settings: Settings) -> MigrationReport:
         if target.size(sha256) == size:
             report.present += 1
             continue
-        digest = hashlib.sha256()
         with path.open("rb") as data:
-            while chunk := data.read(CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+            intact = sha256_of(data) == sha256
+        if not intact:
             report.corrupted.append(sha256)
             continue
         target.put_file(sha256, path)

@@ -40,7 +40,7 @@ from typing import BinaryIO
 from litestar.datastructures import UploadFile
 
 from portal.files import images
-from portal.files.blobstore import LocalStore, blob_store
+from portal.files.blobstore import LocalStore, blob_store, fsync_dir
 from portal.files.tables import StoredFile
 from portal.settings import Settings
 
@@ -161,10 +161,8 @@ class _BlobWriter:
         self._text_ok = self._text_name
         self._decoder = codecs.getincrementaldecoder("utf-8")() if self._text_name else None
         self.store = blob_store(settings)
-        LocalStore(settings.blob_dir).ensure_dir(settings.blob_dir)
-        fd, name = tempfile.mkstemp(dir=settings.blob_dir, prefix=_TEMP_PREFIX)
-        self.temp = Path(name)
-        self._file = os.fdopen(fd, "wb")
+        self.temp = _temp_file(settings)
+        self._file = self.temp.open("wb")
 
     def write(self, chunk: bytes) -> None:
         if self.cancelled:
@@ -211,7 +209,7 @@ class _BlobWriter:
             # Stored before (same name, same bytes): keep that one, and make sure its
             # directory entry is durable (its writer may not have synced it yet).
             self.discard()
-            self.store.put_file(sha256, local)  # a rename onto itself: syncs the directory
+            fsync_dir(local.parent)
         else:
             os.fsync(self._file.fileno())
             self._file.close()
@@ -332,12 +330,17 @@ def _thumbnail(settings: Settings, path: Path, content_type: str) -> str | None:
 
 def _stored_thumbnail(settings: Settings, sha256: str, content_type: str) -> str | None:
     """Blocking: ``_thumbnail`` of a blob already stored (fetched to a temp file from a bucket)."""
-    store = blob_store(settings)
-    local = store.local_path(sha256)
-    if local is not None:
-        return _thumbnail(settings, local, content_type)
     with LocalCopy(settings, sha256) as path:
         return _thumbnail(settings, path, content_type)
+
+
+def _temp_file(settings: Settings) -> Path:
+    """A new empty file (mode 0600) among the temp files of the blob dir, which exists durably:
+    an upload on its way in, a bucket's blob fetched for a tool (``sweep_temp_files``)."""
+    LocalStore(settings.blob_dir).ensure_dir(settings.blob_dir)
+    fd, name = tempfile.mkstemp(dir=settings.blob_dir, prefix=_TEMP_PREFIX)
+    os.close(fd)
+    return Path(name)
 
 
 class LocalCopy:
@@ -354,10 +357,7 @@ class LocalCopy:
         local = store.local_path(self.sha256)
         if local is not None:
             return local
-        LocalStore(self.settings.blob_dir).ensure_dir(self.settings.blob_dir)
-        fd, name = tempfile.mkstemp(dir=self.settings.blob_dir, prefix=_TEMP_PREFIX)
-        os.close(fd)
-        self._temp = Path(name)
+        self._temp = _temp_file(self.settings)
         try:
             store.copy_to_file(self.sha256, self._temp)
         except BaseException:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from tests.conftest import IS_POSTGRES, empty_all_tables, run_in_thread
 from tests.fakes.stripe_server import FakeStripe
 from tests.servers import LiveServer, free_port, start_server  # noqa: F401  (used by the browser tests)
+from tests.smtp import Inbox, smtp_sink  # noqa: F401  (Inbox: the browser tests' type)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
@@ -97,33 +95,10 @@ def live_server(schema, mail_sink, stripe_fake, dns_server):
         yield server
 
 
-class Inbox:
-    """What the aiosmtpd server received, parsed."""
-
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def wait_for(self, to: str, subject: str = "", timeout: float = 15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in list(self.messages):
-                if to in message["To"] and subject in message["Subject"]:
-                    return message
-            time.sleep(0.1)
-        raise AssertionError(f"no email to {to} about {subject!r} arrived in {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def mail_sink():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ migrate``. Nothing of a blob is left in the data dir when the store is a bucket.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
@@ -34,9 +35,8 @@ BUCKET_PREFIX = "blobs"
 
 @pytest.fixture(scope="module")
 def s3():
-    server = MotoS3().start()
-    yield server
-    server.stop()
+    with MotoS3() as server:
+        yield server
 
 
 @pytest.fixture
@@ -139,8 +139,8 @@ async def test_with_presigning_a_video_viewed_in_the_page_redirects_to_the_bucke
     url = f"/p/acme/projects/{world.project_a}/deliverables/{deliverable}/versions/1/file"
     transport = httpx.ASGITransport(app=create_app(presigning))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
-        assert (await http.get(url)).status_code in (302, 303) and "X-Amz" not in (await http.get(url)).headers.get(
-            "location", "")  # nobody signed in: to the sign-in page, never to the bucket
+        anonymous = await http.get(url)  # nobody signed in: to the sign-in page, never to the bucket
+        assert anonymous.status_code in (302, 303) and "X-Amz" not in anonymous.headers.get("location", "")
         await sign_in_client(http, world.workspace, world.carol)
         refused = await http.get(url)
         assert refused.status_code == 404 and "location" not in refused.headers
@@ -177,27 +177,27 @@ async def test_a_deleted_clients_blobs_leave_the_bucket_but_shared_ones_stay(in_
 
 async def test_backup_check_and_restore_work_with_the_bucket(in_bucket, db, world, s3, bucket, tmp_path):
     stored = await store_bytes(in_bucket, world.workspace, DEMO_PDF, "application/pdf")
-    archive = await _in_thread(backup.backup, in_bucket, tmp_path / "backups")
+    archive = await asyncio.to_thread(backup.backup, in_bucket, tmp_path / "backups")
     with tarfile.open(archive) as tar:
         member = tar.extractfile(f"blobs/{stored.sha256[:2]}/{stored.sha256}")
         assert member.read() == DEMO_PDF
-    report = await _in_thread(backup.check, in_bucket)
+    report = await asyncio.to_thread(backup.check, in_bucket)
     assert report.problems == [] and report.orphans == []
 
     # A damaged object, then a missing one, are found by `portal check`.
     store = blob_store(in_bucket)
     store.put_bytes(stored.sha256, b"not the same bytes")
-    report = await _in_thread(backup.check, in_bucket)
+    report = await asyncio.to_thread(backup.check, in_bucket)
     assert report.problems == [f"corrupted blob {stored.sha256} (its bytes no longer match their hash)"]
     aside = store.set_aside(stored.sha256)
     store.drop(aside)
-    report = await _in_thread(backup.check, in_bucket)
+    report = await asyncio.to_thread(backup.check, in_bucket)
     assert report.problems == [f"missing blob {stored.sha256}"]
     with pytest.raises(backup.BackupError, match=f"blob {stored.sha256} is referenced but missing from s3://"):
-        await _in_thread(backup.backup, in_bucket, tmp_path / "backups")
+        await asyncio.to_thread(backup.backup, in_bucket, tmp_path / "backups")
 
     # Restored from the archive, the object is back in the bucket, byte for byte.
-    await _in_thread(backup.restore, in_bucket, archive, force=True)
+    await asyncio.to_thread(backup.restore, in_bucket, archive, force=True)
     assert s3.object(bucket, key(stored.sha256))[0] == DEMO_PDF
     assert local_blob_files(in_bucket) == []
 
@@ -206,7 +206,7 @@ async def test_the_client_export_reads_the_files_from_the_bucket(in_bucket, db, 
     await make_file(in_bucket, world.workspace, world.project_a, "Brief.pdf", DEMO_PDF)
     collected = await export.collect(world.workspace, world.org_a)
     target = io.BytesIO()
-    written = await _in_thread(export.write_zip, in_bucket, target, collected)
+    written = await asyncio.to_thread(export.write_zip, in_bucket, target, collected)
     assert written.files == 1 and written.missing == 0
     with zipfile.ZipFile(target) as archive:
         names = [name for name in archive.namelist() if name.endswith("Brief.pdf")]
@@ -221,7 +221,7 @@ async def test_storage_migrate_copies_the_data_dirs_files_once_and_refuses_damag
     blob_path(local, damaged.sha256).write_bytes(b"rotten")
     target = settings_for(settings, local.data_dir, s3, bucket, BUCKET_PREFIX)
 
-    report = await _in_thread(migrate_to_bucket, target)
+    report = await asyncio.to_thread(migrate_to_bucket, target)
     assert (report.copied, report.present, report.corrupted) == (1, 0, [damaged.sha256])
     assert s3.object(bucket, key(good.sha256))[0] == DEMO_PDF
     assert key(damaged.sha256) not in s3.keys(bucket)
@@ -231,13 +231,13 @@ async def test_storage_migrate_copies_the_data_dirs_files_once_and_refuses_damag
     for name, value in s3.environment(bucket, BUCKET_PREFIX).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PORTAL_DATA_DIR", str(local.data_dir))
-    await _in_thread(cli, ["storage", "migrate"])
+    await asyncio.to_thread(cli, ["storage", "migrate"])
     assert capsys.readouterr().out.strip() == f"1 file(s) copied to s3://{bucket}/{BUCKET_PREFIX}, 1 already there"
     assert s3.object(bucket, key(damaged.sha256))[0] == VIDEO
 
     monkeypatch.delenv("PORTAL_STORAGE_URL")
     with pytest.raises(SystemExit, match="PORTAL_STORAGE_URL names no bucket"):
-        await _in_thread(cli, ["storage", "migrate"])
+        await asyncio.to_thread(cli, ["storage", "migrate"])
 
 
 def test_a_bucket_store_refuses_names_that_are_not_digests(in_bucket):
@@ -246,9 +246,3 @@ def test_a_bucket_store_refuses_names_that_are_not_digests(in_bucket):
     for bad in ("../secret_key", "A" * 64, "ab"):
         with pytest.raises(ValueError, match="not a SHA-256 hex digest"):
             store.size(bad)
-
-
-async def _in_thread(function, *args, **kwargs):
-    import asyncio
-
-    return await asyncio.to_thread(function, *args, **kwargs)

@@ -49,8 +49,7 @@ def _has_workspace(config, database, probe) -> bool:
 
 
 def test_serve_replicates_the_database_and_restore_replica_brings_it_back(tmp_path):
-    s3 = MotoS3().start()
-    try:
+    with MotoS3() as s3:
         bucket = s3.bucket("portal-litestream")
         one = tmp_path / "one"
         bucket_env = {name: value for name, value in s3.environment(bucket).items() if name != "PORTAL_STORAGE_URL"}
@@ -93,5 +92,3 @@ def test_serve_replicates_the_database_and_restore_replica_brings_it_back(tmp_pa
         postgres = _portal({**restored_env, "DATABASE_URL": "postgresql://portal@127.0.0.1:1/none"}, "serve")
         assert postgres.returncode == 1
         assert "PORTAL_LITESTREAM_URL replicates SQLite; PostgreSQL has its own replication" in postgres.stderr
-    finally:
-        s3.stop()

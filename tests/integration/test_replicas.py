@@ -14,12 +14,10 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
-from email import message_from_bytes, policy
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from portal.files.tables import ProjectFile, StoredFile
 from portal.mail.tables import OutboxMessage, ScheduledRun
@@ -27,33 +25,21 @@ from tests.factories import DEMO_PDF
 from tests.fixtures import csrf_token, sign_in_staff
 from tests.s3 import MotoS3
 from tests.servers import free_port, start_server
+from tests.smtp import smtp_sink
 
 EMAIL_LIMIT = 3
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def inbox():
-    received = Inbox()
-    controller = Controller(received, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield received, controller.port
-    controller.stop()
+    with smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture
 def s3():
-    server = MotoS3().start()
-    yield server
-    server.stop()
+    with MotoS3() as server:
+        yield server
 
 
 class Replica:
@@ -129,10 +115,10 @@ async def test_two_replicas_share_sessions_limits_mail_and_files(db, world, tmp_
         assert [a.status_code for a in answers] == [200] * EMAIL_LIMIT + [429, 429], [a.text[:200] for a in answers]
 
         async def all_sent():
-            return len([m for m in received.messages if "alice@northwind.example" in m["To"]]) >= EMAIL_LIMIT
+            return len(received.to("alice@northwind.example")) >= EMAIL_LIMIT
         await _until(all_sent)
         await asyncio.sleep(2)  # time for a second sending of any of them, if there were one
-        to_alice = [m for m in received.messages if "alice@northwind.example" in m["To"]]
+        to_alice = received.to("alice@northwind.example")
         assert len(to_alice) == EMAIL_LIMIT
         links = {part for m in to_alice for part in m.get_body(("plain",)).get_content().split() if "/login/" in part}
         assert len(links) == EMAIL_LIMIT  # three different links, none sent twice

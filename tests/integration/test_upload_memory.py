@@ -250,8 +250,7 @@ async def test_a_200_mb_upload_to_a_bucket_and_its_download_keep_memory_flat(db,
     temp file and sent in multipart parts, the download streamed back from the bucket."""
     from tests.s3 import MotoS3
 
-    s3 = MotoS3().start()
-    try:
+    with MotoS3() as s3:
         bucket = s3.bucket("portal-upload-memory")
         env = {"PORTAL_MAX_UPLOAD_MB": "600", "TMPDIR": str(SERVER_TMP), **s3.environment(bucket)}
         SERVER_TMP.mkdir(parents=True, exist_ok=True)
@@ -293,5 +292,3 @@ async def test_a_200_mb_upload_to_a_bucket_and_its_download_keep_memory_flat(db,
                 assert after - before < MAX_GROWTH
         assert _temp_files(settings.blob_dir) == []
         assert f"{sha256[:2]}/{sha256}" not in _blob_files(settings.blob_dir)  # only in the bucket
-    finally:
-        s3.stop()
