@@ -350,10 +350,31 @@ def _pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-def _measure(url: str, order: list[str]) -> dict[str, list[float]]:
-    """POST the login form once per entry of ``order``; latencies in seconds by email."""
+def sign_test(differences: list[float]) -> float:
+    """Two-sided exact sign test: how likely this many positive differences are if
+    either sign were equally likely (zeros left out)."""
+    signs = [d for d in differences if d != 0]
+    n, positive = len(signs), sum(1 for d in signs if d > 0)
+    if n == 0:
+        return 1.0
+    extreme = min(positive, n - positive)
+    tail = sum(math.comb(n, k) for k in range(extreme + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def test_sign_test_matches_its_definition():
+    assert sign_test([]) == 1.0 and sign_test([0.0, 0.0]) == 1.0
+    assert sign_test([1.0, -1.0]) == 1.0
+    # 9 of 10 positive: P(X <= 1) = 11 / 1024, doubled.
+    assert sign_test([1.0] * 9 + [-1.0]) == pytest.approx(22 / 1024)
+    assert sign_test([0.5] * 30) < 1e-8
+
+
+def _measure(url: str, pairs: list[tuple[str, str]]) -> list[tuple[float, float]]:
+    """POST the login form for each pair of emails, one right after the other; the two
+    latencies of each pair in seconds, the known email's first."""
     _pin(CLIENT_CPU)  # this thread only: it is a worker thread of asyncio.to_thread
-    latencies: dict[str, list[float]] = {KNOWN: [], UNKNOWN: []}
+    measured: list[tuple[float, float]] = []
     with httpx.Client(base_url=url, timeout=10) as client:
         page = client.get("/p/acme/login")
         found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
@@ -361,42 +382,69 @@ def _measure(url: str, order: list[str]) -> dict[str, list[float]]:
         for email in [KNOWN, UNKNOWN] * (WARM_UP // 2):
             assert client.post("/p/acme/login", data={"email": email, "_csrf_token": token}).status_code == 200
             time.sleep(PAUSE_S)
-        for email in order:
-            started = time.perf_counter()
-            response = client.post("/p/acme/login", data={"email": email, "_csrf_token": token})
-            elapsed = time.perf_counter() - started
-            assert response.status_code == 200 and 'data-testid="link-sent"' in response.text, response.text[:300]
-            latencies[email].append(elapsed)
-            time.sleep(PAUSE_S)
-    return latencies
+        for pair in pairs:
+            latency: dict[str, float] = {}
+            for email in pair:
+                started = time.perf_counter()
+                response = client.post("/p/acme/login", data={"email": email, "_csrf_token": token})
+                latency[email] = time.perf_counter() - started
+                assert response.status_code == 200 and 'data-testid="link-sent"' in response.text, response.text[:300]
+                time.sleep(PAUSE_S)
+            measured.append((latency[KNOWN], latency[UNKNOWN]))
+    return measured
+
+
+#: Rounds of measuring: a round passes when the known email is not measurably slower or
+#: faster. A real difference (work done in the request for a known email only) shows in
+#: every round; a burst of load on a shared machine rarely lasts through three.
+ROUNDS = 3
+
+
+def _verdict(measured: list[tuple[float, float]], seed: int) -> tuple[bool, str]:
+    """Whether one round shows no difference, and its figures.
+
+    Each pair's two requests are neighbours in time, so a slow stretch of the machine
+    slows both: the median of the pairs' differences and a sign test on them compare
+    like with like, which the medians of the two whole samples do not."""
+    known = [k for k, _ in measured]
+    unknown = [u for _, u in measured]
+    differences = [k - u for k, u in measured]
+    shift, p = statistics.median(differences), sign_test(differences)
+    _, p_unpaired = mann_whitney_u(known, unknown)
+    median_known, median_unknown = statistics.median(known), statistics.median(unknown)
+    figures = (f"seed {seed}: median known {median_known * 1000:.2f} ms, unknown {median_unknown * 1000:.2f} ms, "
+               f"median paired difference {shift * 1000:.2f} ms, sign test p = {p:.4f}, "
+               f"Mann-Whitney p = {p_unpaired:.4f}")
+    same = p > 0.001 and abs(shift) < max(0.001, 0.2 * min(median_known, median_unknown))
+    return same, figures
 
 
 async def test_known_and_unknown_emails_take_the_same_time(world, settings, db):
     await db.close_pool()  # the server process takes the database from here
     running = start_server("sign-in-timing", {"PORTAL_RATE_LIMIT_PER_EMAIL": "10000", "PORTAL_RATE_LIMIT_PER_IP": "100000"},
                            cpu=SERVER_CPU)
-    seed = random.randrange(2**32)
-    order = [KNOWN] * SAMPLES + [UNKNOWN] * SAMPLES
-    random.Random(seed).shuffle(order)
     server = await asyncio.to_thread(running.__enter__)
+    rounds: list[str] = []
     try:
-        latencies = await asyncio.to_thread(_measure, server.url, order)
+        for _ in range(ROUNDS):
+            seed = random.randrange(2**32)
+            rng = random.Random(seed)
+            pairs = [(KNOWN, UNKNOWN) if rng.random() < 0.5 else (UNKNOWN, KNOWN) for _ in range(SAMPLES)]
+            same, figures = _verdict(await asyncio.to_thread(_measure, server.url, pairs), seed)
+            print(figures)
+            rounds.append(figures)
+            if same:
+                break
+        expected = len(rounds) * (SAMPLES + WARM_UP // 2)
         # the server's own worker really did the known email's work, in the background
         for _ in range(250):
-            if await OutboxMessage.count() == SAMPLES + WARM_UP // 2:
+            if await OutboxMessage.count() == expected:
                 break
             await asyncio.sleep(0.02)
     finally:
         await asyncio.to_thread(running.__exit__, None, None, None)
 
-    known, unknown = latencies[KNOWN], latencies[UNKNOWN]
-    _, p = mann_whitney_u(known, unknown)
-    median_known, median_unknown = statistics.median(known), statistics.median(unknown)
-    difference = abs(median_known - median_unknown)
-    figures = (f"seed {seed}: median known {median_known * 1000:.2f} ms, unknown {median_unknown * 1000:.2f} ms, "
-               f"difference {difference * 1000:.2f} ms, Mann-Whitney p = {p:.4f}")
-    print(figures)
-    assert await OutboxMessage.count().where(OutboxMessage.to_address == KNOWN) == SAMPLES + WARM_UP // 2, figures
-    assert await OutboxMessage.count().where(OutboxMessage.to_address == UNKNOWN) == 0, figures
-    assert p > 0.001, figures
-    assert difference < max(0.001, 0.2 * min(median_known, median_unknown)), figures
+    report = "\n".join(rounds)
+    assert await OutboxMessage.count().where(OutboxMessage.to_address == KNOWN) == expected, report
+    assert await OutboxMessage.count().where(OutboxMessage.to_address == UNKNOWN) == 0, report
+    assert same, f"the known email's sign-in took a different time in each of {ROUNDS} rounds:\n{report}"
