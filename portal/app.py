@@ -20,7 +20,7 @@ from portal.errors import DomainError
 from portal.files.previews import make_pending as make_previews
 from portal.mail.worker import OutboxWorker
 from portal.settings import Settings
-from portal.web import filters, health, hosts
+from portal.web import filters, health, hosts, reads
 from portal.web.auth import AccessEnded, LoginRequired
 from portal.web.bounds import path_integer_bounds_middleware
 from portal.web.csrf import csrf_middleware
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # The Host decides the site before any route is chosen (portal.web.hosts).
-    app.asgi_handler = hosts.HostRouting(app.asgi_handler, settings)
+    app.asgi_handler = reads.read_scoped(hosts.HostRouting(app.asgi_handler, settings))
     # Navigation shows only links to routes that exist (templates test ``in route_paths``).
     app.template_engine.engine.globals["route_paths"] = frozenset(route.path for route in app.routes)
     return app

@@ -48,7 +48,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import (
     SQLiteEngine,
     SQLiteTransaction,
@@ -505,16 +505,121 @@ class PortalSQLiteEngine(SQLiteEngine):
         return self.transaction(TransactionType.immediate)
 
 
+#: The read scope of the request being served (``read_scope()``); None elsewhere.
+_read_scope: contextvars.ContextVar[ReadScope | None] = contextvars.ContextVar("portal_read_scope", default=None)
+
+
+class ReadScope:
+    """What one request learnt of the database: the snapshot it checked, and when."""
+
+    __slots__ = ("generation", "open", "snapshot")
+
+    def __init__(self) -> None:
+        self.snapshot: str | None = None
+        self.generation = -1
+        self.open = True  # a task the request left behind reads on its own once it ended
+
+
+@contextmanager
+def read_scope() -> Iterator[ReadScope]:
+    """Mark one request: its reads may be answered from PostgreSQL's read cache.
+
+    Outside a scope (the worker loop, commands) every read goes to the database. The web
+    app opens one per HTTP request (``portal.web.reads``).
+    """
+    scope = ReadScope()
+    token = _read_scope.set(scope)
+    try:
+        yield scope
+    finally:
+        scope.open = False
+        _read_scope.reset(token)
+
+
+def _snapshot_order(snapshot: str) -> tuple[int, int]:
+    """Order of two ``pg_current_snapshot()`` texts (``xmin:xmax:xip,...``) in time.
+
+    ``xmax`` (one past the newest finished transaction) never goes down, and while it
+    stays, the list of transactions still running below it only shrinks; so a later
+    snapshot has a larger xmax or, with the same xmax, fewer transactions in progress.
+    """
+    _, xmax, running = snapshot.split(":")
+    return int(xmax), -len(running.split(",")) if running else 0
+
+
+class SnapshotCache(ReadCache):
+    """``ReadCache`` for PostgreSQL, valid while the database's snapshot holds.
+
+    Two equal snapshots see exactly the same committed transactions, so the same rows:
+    any commit (of any client, in any database of the server) changes the snapshot. A
+    newer snapshot empties the cache; an older one, checked before it but answered
+    after, leaves it as it is, and its reads neither use nor fill the cache.
+    """
+
+    def check(self, version: str) -> None:  # type: ignore[override]
+        if self.version is None or _snapshot_order(version) > _snapshot_order(self.version):
+            super().check(version)
+
+    def get_at(self, key: tuple, version: str) -> list[dict] | None:
+        return self.get(key) if version == self.version else None
+
+
+class PortalPostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction, telling the engine when it ended (its writes are visible)."""
+
+    __slots__ = ()
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        finally:
+            if self._parent is None:
+                self.engine.wrote()
+
+
 class PortalPostgresEngine(PostgresEngine):
-    """Piccolo's Postgres engine, counting statements like the SQLite one."""
+    """Piccolo's Postgres engine, counting statements like the SQLite one, with a read cache.
+
+    Each request checks the database's snapshot once (``SELECT pg_current_snapshot()``,
+    one round trip shared by the requests that start in the same event-loop iteration)
+    and then answers its ``fetch()`` reads from ``SnapshotCache`` while the snapshot is
+    the same; a read that misses goes to the pool and fills the cache. A commit anywhere
+    changes the snapshot, so a request sees every commit that finished before it began,
+    from any process, like the SQLite cache's ``data_version``; this process's own
+    commits also make its requests check again before their next read (``wrote``), so a
+    request that writes then reads sees its write.
+    """
+
+    def __init__(self, config: dict[str, Any], read_cache_rows: int = 0, **kwargs: Any) -> None:
+        super().__init__(config=config, **kwargs)
+        self.cache = SnapshotCache(read_cache_rows)
+        self.generation = 0  # this process's commits so far (see ``wrote``)
+        self.snapshot_checks = 0
+        self._pending: asyncio.Task | None = None
+
+    def wrote(self) -> None:
+        """A statement or transaction of ours ended: snapshots checked before it are old."""
+        self.generation += 1
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
-        _note(str(querystring))
-        return await super().run_querystring(querystring, in_pool=in_pool)
+        statement = str(querystring)
+        _note(statement)
+        try:
+            return await super().run_querystring(querystring, in_pool=in_pool)
+        finally:
+            if self.current_transaction.get() is None and statement.lstrip()[:6].upper() != "SELECT":
+                self.wrote()
 
     async def run_ddl(self, ddl: str, in_pool: bool = True):
         _note(ddl)
-        return await super().run_ddl(ddl, in_pool=in_pool)
+        try:
+            return await super().run_ddl(ddl, in_pool=in_pool)
+        finally:
+            if self.current_transaction.get() is None:
+                self.wrote()
+
+    def transaction(self, allow_nested: bool = True) -> PortalPostgresTransaction:
+        return PortalPostgresTransaction(engine=self, allow_nested=allow_nested)
 
     def write_transaction(self):
         """Postgres locks rows itself; a plain transaction (callers add FOR UPDATE)."""
@@ -526,8 +631,26 @@ class PortalPostgresEngine(PostgresEngine):
         _note(sql)
         transaction = self.current_transaction.get()
         if transaction is not None:
-            rows = await transaction.connection.fetch(sql, *args)
-        elif self.pool is not None:
+            return [dict(row) for row in await transaction.connection.fetch(sql, *args)]
+        scope = _read_scope.get()
+        if scope is None or not scope.open or not self.cache.max_rows:
+            return await self._read(sql, args)
+        if scope.generation != self.generation:
+            generation = self.generation  # a commit of ours while the check runs: check again
+            scope.snapshot = await self._snapshot()
+            scope.generation = generation
+        key = (sql, *args)
+        try:
+            rows = self.cache.get_at(key, scope.snapshot)
+        except TypeError:  # an unhashable argument: not cacheable
+            return await self._read(sql, args)
+        if rows is None:
+            rows = await self._read(sql, args)
+            self.cache.put(key, scope.snapshot, rows)
+        return rows
+
+    async def _read(self, sql: str, args: Any) -> list[dict]:
+        if self.pool is not None:
             async with self.pool.acquire() as connection:
                 rows = await connection.fetch(sql, *args)
         else:
@@ -537,6 +660,30 @@ class PortalPostgresEngine(PostgresEngine):
             finally:
                 await connection.close()
         return [dict(row) for row in rows]
+
+    async def _snapshot(self) -> str:
+        """The database's snapshot, asked once for the reads that start in this iteration.
+
+        A request whose first read runs in this iteration arrived before it, and so did
+        any commit of ours that a read in this iteration follows: the check, a task that
+        starts in the next iteration, sees every commit that preceded the reads it serves.
+        """
+        loop = asyncio.get_running_loop()
+        pending = self._pending
+        if pending is None or pending.get_loop() is not loop:
+            pending = self._pending = loop.create_task(self._read_snapshot())
+            loop.call_soon(self._iteration_ended, pending)
+        return await asyncio.shield(pending)
+
+    def _iteration_ended(self, task: asyncio.Task) -> None:
+        if self._pending is task:
+            self._pending = None
+
+    async def _read_snapshot(self) -> str:
+        self.snapshot_checks += 1
+        snapshot = (await self._read("SELECT pg_current_snapshot()::text AS s", ()))[0]["s"]
+        self.cache.check(snapshot)
+        return snapshot
 
     async def close_pool(self) -> None:
         if self.pool is not None:
@@ -548,7 +695,7 @@ def make_engine(database_url: str, sqlite_readers: int = 4, read_cache_rows: int
     if database_url.startswith("sqlite:///"):
         return PortalSQLiteEngine(path=database_url.removeprefix("sqlite:///"), readers=sqlite_readers,
                                   read_cache_rows=read_cache_rows)
-    return PortalPostgresEngine(config={"dsn": database_url})
+    return PortalPostgresEngine(config={"dsn": database_url}, read_cache_rows=read_cache_rows)
 
 
 _ENGINE: list = []

@@ -40,7 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
     Setting("PORTAL_WORKERS", "0", "Server worker processes for `portal serve`; 0 means one per CPU core."),
     Setting("PORTAL_SQLITE_READERS", "4", "Persistent SQLite reader threads per worker (1-32) for long reads; writes share one connection."),
-    Setting("PORTAL_READ_CACHE_ROWS", "20000", "SQLite: rows of the frequent reads each worker keeps while nothing is committed (0-1000000; 0 turns the read cache off)."),
+    Setting("PORTAL_READ_CACHE_ROWS", "20000", "Rows of the frequent reads each worker keeps while nothing is committed, on SQLite and PostgreSQL (0-1000000; 0 turns the read cache off)."),
     Setting("PORTAL_MAX_UPLOAD_MB", "200", "Largest accepted upload, in megabytes."),
     Setting("PORTAL_MAX_IMAGE_PIXELS", "40000000", "Largest image (width x height) shown inline or made into a thumbnail; a larger one is kept as a download only, and refused as a logo."),
     Setting("PORTAL_HSTS_SECONDS", "31536000", "`Strict-Transport-Security` max-age sent when the base URL is https (0 sends none)."),

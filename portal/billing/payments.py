@@ -23,8 +23,8 @@ from portal import clock
 from portal.accounts.sessions import Principal, ensure_manager
 from portal.accounts.tables import StaffMember
 from portal.audit.services import record
-from portal.billing import stripe_api
-from portal.billing.services import invoice_page, payment_instructions
+from portal.billing import queries, stripe_api
+from portal.billing.services import invoice_page
 from portal.billing.stripe_api import StripeFailure
 from portal.billing.stripe_keys import KeysInput, KeysUnreadable, clean, decrypt, encrypt, mask
 from portal.billing.tables import Invoice, InvoiceLine, Payment, StripeAccount, StripeEvent
@@ -190,11 +190,7 @@ async def _secret_key(settings: Settings, workspace_id: int) -> str:
 
 async def online_payment(workspace_id: int) -> bool:
     """Whether clients of the workspace can pay online (reads no key, only whether one is set)."""
-    rows = await StripeAccount.select(StripeAccount.id).where(
-        (StripeAccount.workspace == workspace_id) & (StripeAccount.secret_key_encrypted != "")
-        & (StripeAccount.publishable_key != "") & (StripeAccount.webhook_secret_encrypted != "")
-    )
-    return bool(rows)
+    return (await queries.pay_facts(workspace_id, 0))["online"]
 
 
 @dataclass(frozen=True)
@@ -209,16 +205,12 @@ class PayState:
 
 
 async def pay_state(workspace_id: int, invoice_id: int) -> PayState:
-    payments = await Payment.select(Payment.status, Payment.refunded_cents).where(
-        (Payment.workspace == workspace_id) & (Payment.invoice == invoice_id)
-        & Payment.status.is_in(["processing", "succeeded"])
-    )
-    online = await online_payment(workspace_id)
+    facts = await queries.pay_facts(workspace_id, invoice_id)
     return PayState(
-        online=online,
-        processing=any(p["status"] == "processing" for p in payments),
-        refunded_cents=sum(p["refunded_cents"] for p in payments),
-        instructions="" if online else await payment_instructions(workspace_id),
+        online=facts["online"],
+        processing=facts["processing"],
+        refunded_cents=facts["refunded_cents"],
+        instructions="" if facts["online"] else facts["instructions"] or "",
     )
 
 

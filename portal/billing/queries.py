@@ -29,6 +29,21 @@ _TO_PAY = (
     f'SELECT "project", {column_list(SUMMARY_COLUMNS)} FROM "invoice"'
     ' WHERE "workspace" = {} AND "status" = \'sent\' AND "project" IN (%s) ORDER BY "due_date", "id"'
 )
+#: A workspace takes payments online once all three of its Stripe keys are set (the
+#: condition names the columns; no key is ever selected on a client's page).
+ONLINE = (
+    '"secret_key_encrypted" != \'\' AND "publishable_key" != \'\' AND "webhook_secret_encrypted" != \'\''
+)
+#: All an invoice page needs of payment, in one statement: online or not, a payment
+#: under way, the amount refunded, and the instructions for paying otherwise.
+_PAY_FACTS = (
+    'SELECT EXISTS (SELECT 1 FROM "stripe_account" WHERE "workspace" = {} AND ' + ONLINE + ') AS "online",'
+    ' EXISTS (SELECT 1 FROM "payment" WHERE "workspace" = {} AND "invoice" = {}'
+    ' AND "status" = \'processing\') AS "processing",'
+    ' (SELECT COALESCE(SUM("refunded_cents"), 0) FROM "payment" WHERE "workspace" = {} AND "invoice" = {}'
+    ' AND "status" IN (\'processing\', \'succeeded\')) AS "refunded_cents",'
+    ' (SELECT "payment_instructions" FROM "billing_profile" WHERE "workspace" = {} LIMIT 1) AS "instructions"'
+)
 _LINES = (
     'SELECT "description", "quantity", "unit_amount_cents", "amount_cents", "tax_rate", "tax_cents"'
     ' FROM "invoice_line"'
@@ -54,3 +69,10 @@ async def client_invoice(invoice_id: int, project_id: int, workspace_id: int) ->
 
 async def invoice_lines(invoice_id: int) -> list[dict]:
     return await fetch(_LINES, invoice_id)
+
+
+async def pay_facts(workspace_id: int, invoice_id: int) -> dict:
+    """``online``, ``processing``, ``refunded_cents`` and ``instructions`` (None if never set)."""
+    row = (await fetch(_PAY_FACTS, workspace_id, workspace_id, invoice_id, workspace_id, invoice_id, workspace_id))[0]
+    return {**row, "online": bool(row["online"]), "processing": bool(row["processing"]),
+            "refunded_cents": int(row["refunded_cents"])}

@@ -271,96 +271,213 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
             _postgres_admin(f"DROP DATABASE IF EXISTS {name}")
 
 
-async def _engine_with_table(tmp_path, rows: int):
-    from portal.db import PortalSQLiteEngine
+# The read cache, on the engine the suite runs on. On PostgreSQL it answers reads made in
+# a read scope (one per HTTP request: portal.web.reads); SQLite's needs none. Each
+# ``read_scope()`` below stands for one request.
 
+ITEMS = "cache_item"
+
+
+async def _engine_with_table(tmp_path, rows: int):
+    from portal.db import PortalPostgresEngine, PortalSQLiteEngine
+
+    if IS_POSTGRES:
+        db = PortalPostgresEngine(config={"dsn": TEST_ENV["DATABASE_URL"]}, read_cache_rows=rows)
+        await db.start_connection_pool(min_size=1, max_size=4)
+        await db.run_ddl(f"DROP TABLE IF EXISTS {ITEMS}")
+        await db.run_ddl(f"CREATE TABLE {ITEMS} (id INTEGER PRIMARY KEY, name TEXT)")
+        await db.run_ddl(f"INSERT INTO {ITEMS} VALUES (1, 'first'), (2, 'second')")
+        return db
     db = PortalSQLiteEngine(path=str(tmp_path / "cache.sqlite3"), readers=2, read_cache_rows=rows)
-    await db._run_in_new_connection("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
-    await db._run_in_new_connection("INSERT INTO item VALUES (1, 'first'), (2, 'second')")
+    await db._run_in_new_connection(f"CREATE TABLE {ITEMS} (id INTEGER PRIMARY KEY, name TEXT)")
+    await db._run_in_new_connection(f"INSERT INTO {ITEMS} VALUES (1, 'first'), (2, 'second')")
     return db
 
 
+async def _write(db, statement: str) -> None:
+    """One statement through the engine (this process's own write), in the current
+    transaction if there is one."""
+    if IS_POSTGRES:
+        await db.run_ddl(statement)
+    elif (transaction := db.current_transaction.get()) is not None:
+        await db._run_in_existing_connection(transaction.connection, statement)
+    else:
+        await db._run_in_new_connection(statement)
+
+
+async def _done_with(db) -> None:
+    if IS_POSTGRES:
+        await db.run_ddl(f"DROP TABLE IF EXISTS {ITEMS}")
+    await db.close_pool()
+
+
+def _cache(db):
+    return db.cache if IS_POSTGRES else db.pool().cache
+
+
+def _write_elsewhere(tmp_path, statement: str) -> None:
+    """Commit ``statement`` from another process, on a connection of its own."""
+    if IS_POSTGRES:
+        code = ("import asyncio, asyncpg, sys\n"
+                "async def main():\n"
+                "    c = await asyncpg.connect(sys.argv[1]); await c.execute(sys.argv[2]); await c.close()\n"
+                "asyncio.run(main())")
+        target = TEST_ENV["DATABASE_URL"]
+    else:
+        code = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"
+        target = str(tmp_path / "cache.sqlite3")
+    done = subprocess.run([sys.executable, "-c", code, target, statement], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 async def test_the_read_cache_answers_repeated_reads_with_copies(tmp_path):
+    from portal.db import read_scope
+
     db = await _engine_with_table(tmp_path, rows=100)
     try:
-        cache = db.pool().cache
-        first = await db.fetch("SELECT id, name FROM item WHERE id = {}", (1,))
-        assert first == [{"id": 1, "name": "first"}] and cache.hits == 0
-        first[0]["name"] = "changed by the caller"
-        again = await db.fetch("SELECT id, name FROM item WHERE id = {}", (1,))
-        assert again == [{"id": 1, "name": "first"}] and cache.hits == 1
-        other = await db.fetch("SELECT id, name FROM item WHERE id = {}", (2,))
-        assert other == [{"id": 2, "name": "second"}] and cache.hits == 1  # other arguments: another entry
+        cache = _cache(db)
+        sql = f"SELECT id, name FROM {ITEMS} WHERE id = {{}}"
+        with read_scope():
+            first = await db.fetch(sql, (1,))
+            assert first == [{"id": 1, "name": "first"}] and cache.hits == 0
+            first[0]["name"] = "changed by the caller"
+        with read_scope():
+            again = await db.fetch(sql, (1,))
+            assert again == [{"id": 1, "name": "first"}] and cache.hits == 1
+            other = await db.fetch(sql, (2,))
+            assert other == [{"id": 2, "name": "second"}] and cache.hits == 1  # other arguments: another entry
     finally:
-        await db.close_pool()
+        await _done_with(db)
 
 
 async def test_a_commit_by_another_process_is_seen_at_the_next_read(tmp_path):
+    from portal.db import read_scope
+
     db = await _engine_with_table(tmp_path, rows=100)
     try:
-        sql = "SELECT name FROM item WHERE id = {}"
-        assert await db.fetch(sql, (1,)) == [{"name": "first"}]
-        assert await db.fetch(sql, (1,)) == [{"name": "first"}]
-        done = subprocess.run(
-            [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
-             " c.execute(\"UPDATE item SET name = 'from elsewhere' WHERE id = 1\"); c.commit()",
-             str(tmp_path / "cache.sqlite3")],
-            capture_output=True, text=True,
-        )
-        assert done.returncode == 0, done.stderr
-        # Reads between two awaits share one look at data_version (a snapshot); a
-        # request that follows a commit elsewhere always starts in a later iteration.
+        sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+        for _ in range(2):
+            with read_scope():
+                assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+        assert _cache(db).hits == 1
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'from elsewhere' WHERE id = 1")
+        # On SQLite, reads between two awaits share one look at data_version (a
+        # snapshot); a request that follows a commit elsewhere always starts in a later
+        # iteration. On PostgreSQL, the next request checks the snapshot anew.
         await asyncio.sleep(0)
-        assert await db.fetch(sql, (1,)) == [{"name": "from elsewhere"}]
+        with read_scope():
+            assert await db.fetch(sql, (1,)) == [{"name": "from elsewhere"}]
     finally:
-        await db.close_pool()
+        await _done_with(db)
 
 
 async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path):
+    from portal.db import read_scope
+
     db = await _engine_with_table(tmp_path, rows=100)
     try:
-        sql = "SELECT count(*) AS n FROM item"
-        assert await db.fetch(sql) == [{"n": 2}]
-        await db._run_in_new_connection("INSERT INTO item VALUES (3, 'third')")
-        assert await db.fetch(sql) == [{"n": 3}]
-        async with db.write_transaction():
-            await db._run_in_existing_connection(db.current_transaction.get().connection,
-                                                 "DELETE FROM item WHERE id = 3")
-            # Inside the transaction reads go to its own connection, never the cache.
+        sql = f"SELECT count(*) AS n FROM {ITEMS}"
+        with read_scope():  # one request that reads, writes, and reads again
             assert await db.fetch(sql) == [{"n": 2}]
-        assert await db.fetch(sql) == [{"n": 2}]
+            assert await db.fetch(sql) == [{"n": 2}]
+            await _write(db, f"INSERT INTO {ITEMS} VALUES (3, 'third')")
+            assert await db.fetch(sql) == [{"n": 3}]
+            async with db.write_transaction():
+                await _write(db, f"DELETE FROM {ITEMS} WHERE id = 3")
+                # Inside the transaction reads go to its own connection, never the cache.
+                assert await db.fetch(sql) == [{"n": 2}]
+            assert await db.fetch(sql) == [{"n": 2}]
+            with pytest.raises(RuntimeError):  # a transaction rolled back changes nothing
+                async with db.write_transaction():
+                    await _write(db, f"DELETE FROM {ITEMS}")
+                    assert await db.fetch(sql) == [{"n": 0}]
+                    raise RuntimeError("rolled back")
+            assert await db.fetch(sql) == [{"n": 2}]
     finally:
-        await db.close_pool()
+        await _done_with(db)
 
 
 async def test_the_read_cache_is_bounded_and_can_be_turned_off(tmp_path):
-    import sqlite3
+    from portal.db import read_scope
 
     db = await _engine_with_table(tmp_path, rows=40)  # room for 40 rows, at most 2 per result
+    one = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
     try:
-        cache = db.pool().cache
-        await db._run_in_new_connection(
-            "WITH RECURSIVE s(v) AS (SELECT 3 UNION ALL SELECT v + 1 FROM s WHERE v < 80)"
-            " INSERT INTO item SELECT v, 'n' || v FROM s"
-        )
-        for n in range(1, 81):
-            await db.fetch("SELECT name FROM item WHERE id = {}", (n,))
-        assert cache.kept <= 40 and len(cache.rows) == cache.kept
-        assert await db.fetch("SELECT name FROM item WHERE id = {}", (80,)) == [{"name": "n80"}]
-        assert cache.hits == 1  # the most recent entries stay
-        await db.fetch("SELECT id FROM item WHERE id <= {}", (3,))  # 3 rows: over a twentieth of 40
-        assert ("SELECT id FROM item WHERE id <= ?", 3) not in cache.rows
-        # The inline connection cannot write, so it can never hide a change from itself.
-        with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|read-only"):
-            db.pool().inline.connection.execute("DELETE FROM item")
+        cache = _cache(db)
+        await _write(db, f"INSERT INTO {ITEMS} SELECT v, 'n' || v FROM ("
+                         "WITH RECURSIVE s(v) AS (SELECT 3 UNION ALL SELECT v + 1 FROM s WHERE v < 80) SELECT v FROM s) AS s")
+        with read_scope():
+            for n in range(1, 81):
+                await db.fetch(one, (n,))
+            assert cache.kept <= 40 and len(cache.rows) == cache.kept
+            assert await db.fetch(one, (80,)) == [{"name": "n80"}]
+            assert cache.hits == 1  # the most recent entries stay
+            await db.fetch(f"SELECT id FROM {ITEMS} WHERE id <= {{}}", (3,))  # 3 rows: over a twentieth of 40
+            assert not any(key[0].startswith(f"SELECT id FROM {ITEMS} WHERE id <=") for key in cache.rows)
+        if not IS_POSTGRES:
+            import sqlite3
+
+            # The inline connection cannot write, so it can never hide a change from itself.
+            with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|read-only"):
+                db.pool().inline.connection.execute(f"DELETE FROM {ITEMS}")
     finally:
-        await db.close_pool()
+        await _done_with(db)
 
     (tmp_path / "off").mkdir()
     off = await _engine_with_table(tmp_path / "off", rows=0)
     try:
         for _ in range(3):
-            assert await off.fetch("SELECT name FROM item WHERE id = {}", (1,)) == [{"name": "first"}]
-        assert off.pool().cache.hits == 0 and not off.pool().cache.rows
+            with read_scope():
+                assert await off.fetch(one, (1,)) == [{"name": "first"}]
+        assert _cache(off).hits == 0 and not _cache(off).rows
     finally:
-        await off.close_pool()
+        await _done_with(off)
+
+
+async def test_requests_that_start_together_share_the_cache_and_its_check(tmp_path):
+    from portal.db import read_scope
+
+    db = await _engine_with_table(tmp_path, rows=100)
+    sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+
+    async def request() -> list[dict]:
+        with read_scope():
+            return await db.fetch(sql, (2,))
+
+    try:
+        assert await request() == [{"name": "second"}]
+        checks = db.snapshot_checks if IS_POSTGRES else 0
+        answers = await asyncio.gather(*(request() for _ in range(10)))
+        assert answers == [[{"name": "second"}]] * 10 and _cache(db).hits == 10
+        if IS_POSTGRES:  # one look at the database's snapshot for all ten
+            assert db.snapshot_checks == checks + 1
+    finally:
+        await _done_with(db)
+
+
+async def test_reads_outside_any_request_see_a_commit_elsewhere_at_their_next_read(tmp_path):
+    """A long-lived task (the worker loop, a command) never keeps an old view: on
+    PostgreSQL it reads outside any read scope, so from the database; a scope that ended
+    (a task a request left behind) reads from the database too."""
+    from portal.db import read_scope
+
+    db = await _engine_with_table(tmp_path, rows=100)
+    sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+    try:
+        with read_scope():
+            assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+            left_behind = asyncio.get_running_loop().create_future()
+
+            async def later() -> list[dict]:
+                await left_behind
+                return await db.fetch(sql, (1,))
+
+            task = asyncio.create_task(later())  # carries this request's scope with it
+        assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'changed' WHERE id = 1")
+        await asyncio.sleep(0)
+        assert await db.fetch(sql, (1,)) == [{"name": "changed"}]
+        left_behind.set_result(None)
+        assert await task == [{"name": "changed"}]
+    finally:
+        await _done_with(db)

@@ -1,6 +1,6 @@
 """Two ``portal serve`` processes with data dirs of their own, one database and one bucket
 (moto's S3 server), behave as one installation: a session made on one is valid on the
-other, rate limits are counted across both, each email of the outbox is sent once, an
+other, a change committed elsewhere is on the next page either serves, rate limits are counted across both, each email of the outbox is sent once, an
 upload through one is downloaded through the other, a preview is made once, and the
 scheduled backup is made by one replica only.
 
@@ -19,10 +19,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from portal import clock
 from portal.files.tables import ProjectFile, StoredFile
 from portal.mail.tables import OutboxMessage, ScheduledRun
+from portal.projects.tables import Project, ProjectAccess
 from tests.factories import DEMO_PDF
-from tests.fixtures import csrf_token, sign_in_staff
+from tests.fixtures import csrf_token, sign_in_client, sign_in_staff
 from tests.s3 import MotoS3
 from tests.servers import free_port, start_server
 from tests.smtp import smtp_sink
@@ -130,3 +132,19 @@ async def test_two_replicas_share_sessions_limits_mail_and_files(db, world, tmp_
         assert len(archives) == 1, archives
         run = await ScheduledRun.select().where(ScheduledRun.name == "backup").first()
         assert run["last_started_by"] and run["next_due_at"] > run["last_started_at"] + dt.timedelta(hours=23)
+
+        # A client reading through the first replica (whose read cache holds the pages'
+        # rows) sees a change made elsewhere at the next request, and a revocation too.
+        project = f"/p/acme/projects/{world.project_a}"
+        async with first.client(httpx.Cookies()) as http:
+            await sign_in_client(http, world.workspace, world.alice)
+            for _ in range(3):
+                page = await http.get(project)
+                assert page.status_code == 200 and "Northwind website" in page.text
+            await Project.update({Project.name: "Northwind shop"}).where(Project.id == world.project_a)
+            page = await http.get(project)
+            assert page.status_code == 200 and "Northwind shop" in page.text and "Northwind website" not in page.text
+            await ProjectAccess.update({ProjectAccess.revoked_at: clock.now()}).where(
+                ProjectAccess.client_user == world.alice)
+            gone = await http.get(project)
+            assert gone.status_code == 303 and gone.headers["location"] == "/p/acme/login"
