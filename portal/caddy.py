@@ -38,8 +38,42 @@ def storage_dir(settings: Settings) -> Path:
 
 def caddyfile(settings: Settings, app_port: int) -> str:
     """The whole configuration: global options, the base host, and on-demand TLS for the rest."""
-    host = urlsplit(settings.base_url).hostname
     upstream = f"127.0.0.1:{app_port}"
+    return _configuration(settings, [
+        "\t@internal path /_caddy/* /metrics /metrics/*",
+        "\trespond @internal 404",
+        f"\treverse_proxy {upstream}",
+    ], ask=upstream, header="# Written by `portal serve --with-caddy` at every start: edits are lost.")
+
+
+#: How often the balancer asks each replica's /readyz, and how long it keeps trying
+#: other replicas for a request whose replica did not answer.
+HEALTH_INTERVAL = "2s"
+TRY_DURATION = "10s"
+
+
+def balancer_caddyfile(settings: Settings, upstreams: list[str], ask: str | None) -> str:
+    """A load balancer in front of several replicas (``portal balancer-caddyfile``).
+
+    Requests go to the replicas in turn, only to those whose ``/readyz`` answers, and a
+    request whose replica went away is retried on another. With ``ask``, the replica
+    beside this Caddy (its ``/_caddy/ask`` answers loopback callers only), custom domains
+    get on-demand TLS as with ``--with-caddy``; without, only the base host is served.
+    """
+    return _configuration(settings, [
+        "\t@internal path /_caddy/* /metrics /metrics/*",
+        "\trespond @internal 404",
+        f"\treverse_proxy {' '.join(upstreams)} {{",
+        "\t\tlb_policy round_robin",
+        f"\t\tlb_try_duration {TRY_DURATION}",
+        "\t\thealth_uri /readyz",
+        f"\t\thealth_interval {HEALTH_INTERVAL}",
+        "\t}",
+    ], ask=ask, header="# A load balancer for the portal's replicas (portal balancer-caddyfile).")
+
+
+def _configuration(settings: Settings, site_lines: list[str], *, ask: str | None, header: str) -> str:
+    host = urlsplit(settings.base_url).hostname
     options = [
         f"http_port {settings.http_port}",
         f"https_port {settings.https_port}",
@@ -51,31 +85,21 @@ def caddyfile(settings: Settings, app_port: int) -> str:
         options.append(f"acme_ca_root {settings.acme_ca_root}")
     if settings.acme_email:
         options.append(f"email {settings.acme_email}")
-    site = "\n".join([
-        "\t@internal path /_caddy/* /metrics /metrics/*",
-        "\trespond @internal 404",
-        f"\treverse_proxy {upstream}",
-    ])
+    site = "\n".join(site_lines)
+    on_demand = ["\ton_demand_tls {", f"\t\task http://{ask}/_caddy/ask", "\t}"] if ask else []
+    custom_domains = ["https:// {", "\ttls {", "\t\ton_demand", "\t}", site, "}", ""] if ask else []
     return "\n".join([
-        "# Written by `portal serve --with-caddy` at every start: edits are lost.",
+        header,
         "{",
         *(f"\t{option}" for option in options),
-        "\ton_demand_tls {",
-        f"\t\task http://{upstream}/_caddy/ask",
-        "\t}",
+        *on_demand,
         "}",
         "",
         f"{host} {{",
         site,
         "}",
         "",
-        "https:// {",
-        "\ttls {",
-        "\t\ton_demand",
-        "\t}",
-        site,
-        "}",
-        "",
+        *custom_domains,
     ])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -265,6 +266,19 @@ def cmd_storage(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+#: host:port of a replica, as Caddy's reverse_proxy takes it (a name, IPv4, or [IPv6]).
+UPSTREAM = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+
+
+def cmd_balancer_caddyfile(settings: Settings, args: argparse.Namespace) -> None:
+    from portal import caddy
+
+    for address in [*args.upstream, args.ask or ""]:
+        if address and not UPSTREAM.fullmatch(address):
+            raise SystemExit(f"error: {address!r} is not host:port (for example 10.0.0.2:8000)")
+    print(caddy.balancer_caddyfile(settings, args.upstream, args.ask), end="")
+
+
 def cmd_restore_replica(settings: Settings, args: argparse.Namespace) -> None:
     from portal import litestream
 
@@ -375,6 +389,14 @@ def parser() -> argparse.ArgumentParser:
     replica = sub.add_parser("restore-replica", help="restore the SQLite database from its Litestream replica")
     replica.add_argument("--force", action="store_true", help="replace an existing database")
     replica.set_defaults(func=cmd_restore_replica)
+
+    balancer = sub.add_parser("balancer-caddyfile",
+                              help="print a Caddyfile for a load balancer in front of several replicas")
+    balancer.add_argument("--upstream", action="append", required=True, metavar="HOST:PORT",
+                          help="a replica's `portal serve` address (repeat for each)")
+    balancer.add_argument("--ask", metavar="HOST:PORT",
+                          help="a replica on this machine, asked which custom domains get TLS (without: base host only)")
+    balancer.set_defaults(func=cmd_balancer_caddyfile)
 
     storage = sub.add_parser("storage", help="the uploaded files' store")
     storage_sub = storage.add_subparsers(dest="action", required=True)

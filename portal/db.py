@@ -581,7 +581,7 @@ class PortalPostgresEngine(PostgresEngine):
     """Piccolo's Postgres engine, counting statements like the SQLite one, with a read cache.
 
     Each request checks the database's snapshot once (``SELECT pg_current_snapshot()``,
-    one round trip shared by the requests that start in the same event-loop iteration)
+    one round trip shared by the requests that arrive while the previous check is out)
     and then answers its ``fetch()`` reads from ``SnapshotCache`` while the snapshot is
     the same; a read that misses goes to the pool and fills the cache. A commit anywhere
     changes the snapshot, so a request sees every commit that finished before it began,
@@ -595,7 +595,8 @@ class PortalPostgresEngine(PostgresEngine):
         self.cache = SnapshotCache(read_cache_rows)
         self.generation = 0  # this process's commits so far (see ``wrote``)
         self.snapshot_checks = 0
-        self._pending: asyncio.Task | None = None
+        self._joinable: asyncio.Future | None = None  # the next check, not started yet
+        self._in_flight: asyncio.Task | None = None  # the check on its way
 
     def wrote(self) -> None:
         """A statement or transaction of ours ended: snapshots checked before it are old."""
@@ -662,22 +663,45 @@ class PortalPostgresEngine(PostgresEngine):
         return [dict(row) for row in rows]
 
     async def _snapshot(self) -> str:
-        """The database's snapshot, asked once for the reads that start in this iteration.
+        """The database's snapshot, from a check sent after this call: one for many reads.
 
-        A request whose first read runs in this iteration arrived before it, and so did
-        any commit of ours that a read in this iteration follows: the check, a task that
-        starts in the next iteration, sees every commit that preceded the reads it serves.
+        At most one check is on its way at a time. A read joins the next check while that
+        one has not started (its task has not run yet); a check that has started may
+        have left already, so it cannot serve a request that arrived after it: such a
+        read waits for the next one, sent as soon as the current one is answered. Under
+        load one round trip then serves every request that arrived meanwhile; alone, a
+        request pays one.
         """
         loop = asyncio.get_running_loop()
-        pending = self._pending
-        if pending is None or pending.get_loop() is not loop:
-            pending = self._pending = loop.create_task(self._read_snapshot())
-            loop.call_soon(self._iteration_ended, pending)
-        return await asyncio.shield(pending)
+        if self._in_flight is not None and self._in_flight.get_loop() is not loop:
+            self._in_flight = self._joinable = None  # left over from a closed event loop
+        joinable = self._joinable
+        if joinable is None:
+            joinable = self._joinable = loop.create_future()
+            if self._in_flight is None:
+                self._start_check(joinable)
+        return await asyncio.shield(joinable)
 
-    def _iteration_ended(self, task: asyncio.Task) -> None:
-        if self._pending is task:
-            self._pending = None
+    def _start_check(self, answer: asyncio.Future) -> None:
+        self._in_flight = asyncio.get_running_loop().create_task(self._check(answer))
+
+    async def _check(self, answer: asyncio.Future) -> None:
+        if self._joinable is answer:
+            self._joinable = None  # from here on the question may be on its way
+        try:
+            snapshot = await self._read_snapshot()
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
+        except Exception as exc:
+            answer.set_exception(exc)
+            answer.exception()  # retrieved: the waiters, if any, have it
+        else:
+            answer.set_result(snapshot)
+        finally:
+            self._in_flight = None
+            if self._joinable is not None:  # requests that came while this one was out
+                self._start_check(self._joinable)
 
     async def _read_snapshot(self) -> str:
         self.snapshot_checks += 1

@@ -481,3 +481,48 @@ async def test_reads_outside_any_request_see_a_commit_elsewhere_at_their_next_re
         assert await task == [{"name": "changed"}]
     finally:
         await _done_with(db)
+
+
+async def test_a_request_that_arrives_while_a_check_is_out_sees_what_was_committed_before_it(tmp_path):
+    """On PostgreSQL a look at the snapshot may already be on its way when a request
+    arrives: that request waits for the next look. Here the first look is held after the
+    database answered it, while another process commits; the request that comes next
+    must see that commit (the one that came first may not)."""
+    from portal.db import read_scope
+
+    db = await _engine_with_table(tmp_path, rows=100)
+    sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+    held, answered = asyncio.Event(), asyncio.Event()
+    if IS_POSTGRES:
+        read_snapshot = db._read_snapshot
+
+        async def slow_answer() -> str:  # the database's answer, as if it took long to arrive
+            snapshot = await read_snapshot()
+            answered.set()
+            await held.wait()
+            return snapshot
+
+        db._read_snapshot = slow_answer
+    held.set()
+
+    async def request() -> list[dict]:
+        with read_scope():
+            return await db.fetch(sql, (1,))
+
+    try:
+        assert await request() == [{"name": "first"}]  # the cache holds the row now
+        held.clear()
+        answered.clear()
+        early = asyncio.create_task(request())
+        if IS_POSTGRES:
+            await asyncio.wait_for(answered.wait(), 10)  # its look at the snapshot is out
+        else:
+            await asyncio.sleep(0)
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'changed' WHERE id = 1")
+        late = asyncio.create_task(request())
+        await asyncio.sleep(0.05)
+        held.set()
+        assert await late == [{"name": "changed"}]
+        assert await early in ([{"name": "first"}], [{"name": "changed"}])
+    finally:
+        await _done_with(db)
