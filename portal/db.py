@@ -193,9 +193,12 @@ class ReadCache:
 
     def check(self, version: int) -> None:
         if version != self.version:
-            self.rows.clear()
-            self.kept = 0
+            self.clear()
             self.version = version
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.kept = 0
 
     def get(self, key: tuple) -> list[dict] | None:
         rows = self.rows.get(key)
@@ -597,6 +600,7 @@ class PortalPostgresEngine(PostgresEngine):
         self.snapshot_checks = 0
         self._joinable: asyncio.Future | None = None  # the next check, not started yet
         self._in_flight: asyncio.Task | None = None  # the check on its way
+        self._checker: tuple[asyncio.AbstractEventLoop, Any] | None = None  # its connection, per event loop
 
     def wrote(self) -> None:
         """A statement or transaction of ours ended: snapshots checked before it are old."""
@@ -704,12 +708,25 @@ class PortalPostgresEngine(PostgresEngine):
                 self._start_check(self._joinable)
 
     async def _read_snapshot(self) -> str:
+        """One look at the snapshot, on a connection kept for that (one check at a time)."""
         self.snapshot_checks += 1
-        snapshot = (await self._read("SELECT pg_current_snapshot()::text AS s", ()))[0]["s"]
+        loop = asyncio.get_running_loop()
+        if self._checker is None or self._checker[0] is not loop or self._checker[1].is_closed():
+            self._checker = (loop, await self.get_new_connection())
+        connection = self._checker[1]
+        try:
+            snapshot = await connection.fetchval("SELECT pg_current_snapshot()::text")
+        except BaseException:
+            self._checker = None
+            connection.terminate()
+            raise
         self.cache.check(snapshot)
         return snapshot
 
     async def close_pool(self) -> None:
+        checker, self._checker = self._checker, None
+        if checker is not None and checker[0] is asyncio.get_running_loop():
+            await checker[1].close()
         if self.pool is not None:
             await self.close_connection_pool()
 
