@@ -133,11 +133,25 @@ async def test_numbering_settings_read_the_workspaces_own_row_or_the_default(wor
     assert await services.numbering_settings(owner(world)) == {"prefix": "INV-", "next": "INV-0001"}
     await InvoiceNumbering.insert(InvoiceNumbering(workspace=world.workspace, prefix="Q/", next_number=37))
     assert await services.numbering_settings(owner(world)) == {"prefix": "Q/", "next": "Q/0037"}
-    mia = await make_staff(world.workspace, "mia@acme.example", role="member")
-    with pytest.raises(Forbidden):
-        await services.numbering_settings(member(world, mia))
-    with pytest.raises(Forbidden):
-        await services.save_numbering(member(world, mia), "X-")
+
+
+async def test_members_are_told_what_only_owners_and_admins_may_do(world):
+    mia = member(world, await make_staff(world.workspace, "mia@acme.example", role="member"))
+    invoice_id = await make_invoice(world.workspace, world.project_a, "INV-0001", "sent")
+    refusals = (
+        (services.numbering_settings(mia), "change how invoices are numbered"),
+        (services.save_numbering(mia, "X-"), "change how invoices are numbered"),
+        (services.instructions_settings(mia), "change the payment instructions"),
+        (services.save_instructions(mia, "Cash"), "change the payment instructions"),
+        (services.mark_paid(mia, invoice_id, paid_on=TODAY.isoformat(), note=""), "record a payment"),
+        (services.void_invoice(mia, invoice_id), "void invoices"),
+    )
+    for attempt, action in refusals:
+        with pytest.raises(Forbidden) as refused:
+            await attempt
+        assert refused.value.message == f"Only owners and admins can {action}."
+    assert (await row(invoice_id))["status"] == "sent"
+    assert await InvoiceNumbering.count() == 0 and await BillingProfile.count() == 0
 
 
 async def test_prefixes_are_one_to_twelve_of_the_allowed_characters():
@@ -152,8 +166,8 @@ async def test_prefixes_are_one_to_twelve_of_the_allowed_characters():
 
 async def test_payment_instructions_are_trimmed_per_line_saved_once_and_audited_with_their_length(http, world):
     await sign_in_staff(http, world.workspace, world.staff)
-    typed = "  Bank: Northern Trust   \r\nIBAN GB33  \r\n\r\nRef: the number  "
-    saved = "Bank: Northern Trust\nIBAN GB33\n\nRef: the number"
+    typed = "  Bank: Northern Trust   \r\n   IBAN GB33  \r\n\r\nRef: the number  "
+    saved = "Bank: Northern Trust\n   IBAN GB33\n\nRef: the number"
     response = await post_form(http, "/studio/settings/billing/instructions", {"payment_instructions": typed})
     assert response.status_code == 303
     assert await services.payment_instructions(world.workspace) == saved
@@ -176,6 +190,8 @@ async def test_payment_instructions_up_to_the_limit_are_kept_and_longer_ones_ref
                                                             f"(now {limit + 1})."}
     assert await services.payment_instructions(world.workspace) == "x" * limit
     assert await services.payment_instructions(world.workspace + 1000) == ""
+    assert await services.save_instructions(owner(world), "") == ""  # clearing them
+    assert await services.payment_instructions(world.workspace) == ""
 
 
 # Header and line rules
@@ -334,18 +350,6 @@ async def test_voids_are_refused_on_paid_refunded_and_void_invoices_with_their_r
     assert await events("invoice_voided") == []
 
 
-async def test_members_may_neither_record_a_payment_nor_void(world):
-    mia = member(world, await make_staff(world.workspace, "mia@acme.example", role="member"))
-    invoice_id = await make_invoice(world.workspace, world.project_a, "INV-0001", "sent")
-    with pytest.raises(Forbidden) as refused:
-        await services.mark_paid(mia, invoice_id, paid_on=TODAY.isoformat(), note="")
-    assert "record a payment" in refused.value.message
-    with pytest.raises(Forbidden) as refused:
-        await services.void_invoice(mia, invoice_id)
-    assert "void invoices" in refused.value.message
-    assert (await row(invoice_id))["status"] == "sent"
-
-
 async def test_a_payment_today_is_stamped_now_an_earlier_one_at_noon_utc(world, monkeypatch):
     moment = dt.datetime(2026, 12, 7, 18, 30, 15, tzinfo=dt.UTC)
     monkeypatch.setattr(clock, "now", lambda: moment)
@@ -378,6 +382,7 @@ async def test_a_payment_note_up_to_the_limit_is_kept_and_every_bad_field_is_nam
 
 async def test_sending_without_lines_is_refused_and_with_the_portal_off_emails_nobody(world, settings):
     staff = owner(world)
+    await make_invoice(world.workspace, world.project_b, "OTHER-1", "draft")  # another invoice's lines do not count
     empty = await services.create_invoice(staff, world.project_a, Header(**header()))
     with pytest.raises(Invalid) as refused:
         await services.send_invoice(settings, staff, empty)
@@ -455,6 +460,8 @@ async def test_the_printed_sheet_is_billed_to_the_client_with_its_subtotal_and_t
     assert (detail.summary.status, detail.summary.payable, detail.summary.url) == (
         "paid", False, f"/studio/invoices/{invoice_id}")
     assert [ln.description for ln in detail.lines] == ["Rebrand"]
+    sent = await make_invoice(world.workspace, world.project_b, "INV-0011", "sent")
+    assert (await services.staff_invoice_sheet(staff, sent)).invoice.summary.payable is True
     void = await make_invoice(world.workspace, world.project_b, "INV-0010", "void")
     await Invoice.update({Invoice.paid_at: clock.now()}).where(Invoice.id == void)
     assert (await services.staff_invoice_sheet(staff, void)).invoice.paid_at is None
@@ -501,5 +508,36 @@ async def test_another_workspaces_project_or_invoice_is_not_found_before_the_inp
                     services.staff_invoice_sheet(mallory, invoice_id)):
         with pytest.raises(NotFound):
             await attempt
-    assert await services.studio_invoices(mallory) == []
-    assert (await row(invoice_id))["status"] == "sent" and await Invoice.count() == 1
+    await make_invoice(world.workspace, world.project_a, "INV-0002", "draft")
+    await make_invoice(world.workspace, world.project_a, "INV-0003", "sent", due_in_days=-2)
+    for filters in ({}, {"status": "sent"}, {"status": "overdue"}, {"status": "draft"}, {"project_id": world.project_a}):
+        assert await services.studio_invoices(mallory, **filters) == [], filters
+    assert (await row(invoice_id))["status"] == "sent" and await Invoice.count() == 3
+
+
+async def test_a_member_of_another_workspace_gets_not_found_before_being_told_what_members_may_not_do(world):
+    from tests.factories import make_workspace
+
+    other = await make_workspace("other", "Other Agency")
+    outsider = Principal(kind="staff", user_id=await make_staff(other, "max@other.example", role="member"),
+                         workspace_id=other, email="max@other.example", name="", session_id=0, role="member")
+    invoice_id = await make_invoice(world.workspace, world.project_a, "INV-0001", "sent")
+    for attempt in (services.mark_paid(outsider, invoice_id, paid_on=TODAY.isoformat(), note=""),
+                    services.void_invoice(outsider, invoice_id)):
+        with pytest.raises(NotFound):
+            await attempt
+    assert (await row(invoice_id))["status"] == "sent"
+
+
+async def test_sending_emails_each_client_with_access_once_and_counts_them(world, settings):
+    from tests.factories import grant, make_client
+
+    dana = await make_client(world.workspace, world.org_a, "dana@northwind.example")
+    await grant(world.workspace, world.project_a, dana)
+    staff = owner(world)
+    invoice_id = await services.create_invoice(staff, world.project_a, Header(**header()))
+    await services.add_line(staff, invoice_id, LineInput("Design", "1", "10.00", "0"))
+    assert await services.send_invoice(settings, staff, invoice_id) == 2
+    mails = await OutboxMessage.select(OutboxMessage.to_address).where(OutboxMessage.kind == "invoice_sent")
+    assert sorted(m["to_address"] for m in mails) == ["alice@northwind.example", "dana@northwind.example"]
+    assert (await only_event("invoice_sent"))["detail"] == {"number": "INV-0001", "emails": 2}
