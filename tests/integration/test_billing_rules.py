@@ -475,12 +475,28 @@ async def test_the_client_sees_payable_invoices_with_links_and_overdue_from_the_
     assert {(s.id, s.status, s.payable, s.url) for s in to_pay} == {
         (due_today, "sent", True, f"{base}/projects/{world.project_a}/billing/{due_today}"),
         (late, "overdue", True, f"{base}/projects/{world.project_a}/billing/{late}")}
+    await Invoice.update({Invoice.notes: "Thank you!", Invoice.tax_cents: 25000,
+                          Invoice.paid_at: clock.now()}).where(Invoice.id == late)  # paid_at of a sent one: not shown
     page = await services.invoice_page(alice(world), world.project_a, late, "/billing")
-    assert (page.invoice.summary.status, page.invoice.summary.url, page.invoice.billed_to) == (
-        "overdue", f"/billing/{late}", page.invoice.billed_to)
-    assert page.invoice.paid_at is None
+    assert (page.project.id, page.project.name) == (world.project_a, "Northwind website")
+    detail = page.invoice
+    assert (detail.summary.id, detail.summary.status, detail.summary.payable, detail.summary.url) == (
+        late, "overdue", True, f"/billing/{late}")
+    assert (detail.notes, detail.billed_to, detail.paid_at) == ("Thank you!", "Northwind", None)
+    assert (detail.subtotal_cents, detail.tax_cents) == (100000 - 25000, 25000)
+    assert [(ln.description, ln.amount_cents) for ln in detail.lines] == [("Design work", 100000)]
+    paid = await make_invoice(world.workspace, world.project_a, "INV-P", "paid")
+    paid_page = await services.invoice_page(alice(world), world.project_a, paid, "/billing")
+    assert paid_page.invoice.paid_at == (await row(paid))["paid_at"] is not None
+    assert (paid_page.invoice.summary.status, paid_page.invoice.summary.payable) == ("paid", False)
+    with pytest.raises(NotFound):
+        await services.invoice_page(alice(world), world.project_a, await make_invoice(
+            world.workspace, world.project_b, "INV-B", "sent"), "/billing")
     tab = await services.billing_tab(alice(world), world.project_a, "/billing")
-    assert {s.id for s in tab.invoices} == {due_today, late}
+    assert {s.id for s in tab.invoices} == {due_today, late, paid}
+    assert (tab.project.id, tab.project.name) == (world.project_a, "Northwind website")
+    assert {(s.id, s.status, s.url) for s in tab.invoices if s.id != paid} == {
+        (due_today, "sent", f"/billing/{due_today}"), (late, "overdue", f"/billing/{late}")}
     assert [(o.currency, o.total_cents, o.count, o.overdue_count) for o in tab.outstanding] == [("usd", 200000, 2, 1)]
 
 
