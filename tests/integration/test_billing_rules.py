@@ -232,9 +232,10 @@ def test_a_line_is_cleaned_with_its_amounts_and_its_limits_are_exact():
         services.clean_line(LineInput(longest + "d", "x", "", "200"))
     assert set(refused.value.errors) == {"description", "quantity", "unit_price", "tax_rate"}
     assert refused.value.errors["description"] == f"Keep the description under {services.MAX_DESCRIPTION} characters."
-    with pytest.raises(Invalid) as refused:
-        services.clean_line(LineInput("   ", "1", "1", "0"))
-    assert refused.value.errors == {"description": "Describe what this line is for."}
+    for missing in ("   ", None):
+        with pytest.raises(Invalid) as refused:
+            services.clean_line(LineInput(missing, "1", "1", "0"))
+        assert refused.value.errors == {"description": "Describe what this line is for."}
 
 
 async def test_a_line_id_that_is_no_number_or_too_long_is_not_found(world):
@@ -357,10 +358,11 @@ async def test_a_payment_today_is_stamped_now_an_earlier_one_at_noon_utc(world, 
     today = await make_invoice(world.workspace, world.project_a, "INV-A", "sent")
     earlier = await make_invoice(world.workspace, world.project_a, "INV-B", "sent")
     await services.mark_paid(staff, today, paid_on="2026-12-07", note="  Cash  ")
-    await services.mark_paid(staff, earlier, paid_on="2026-12-01", note="")
+    await services.mark_paid(staff, earlier, paid_on="2026-12-01", note=None)  # no note at all
     paid_today, paid_earlier = await row(today), await row(earlier)
     assert (paid_today["status"], paid_today["paid_at"], paid_today["paid_note"]) == ("paid", moment, "Cash")
-    assert (paid_earlier["status"], paid_earlier["paid_at"]) == ("paid", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC))
+    assert (paid_earlier["status"], paid_earlier["paid_at"], paid_earlier["paid_note"]) == (
+        "paid", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), "")
     assert [e["detail"]["paid_on"] for e in await events("invoice_paid")] == ["2026-12-07", "2026-12-01"]
 
 
