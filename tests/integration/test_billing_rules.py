@@ -130,6 +130,10 @@ async def test_a_new_prefix_is_audited_from_and_to_and_shown_with_the_next_numbe
 
 
 async def test_numbering_settings_read_the_workspaces_own_row_or_the_default(world):
+    from tests.factories import make_workspace
+
+    other = await make_workspace("other", "Other Agency")
+    await InvoiceNumbering.insert(InvoiceNumbering(workspace=other, prefix="OTH-", next_number=9))
     assert await services.numbering_settings(owner(world)) == {"prefix": "INV-", "next": "INV-0001"}
     await InvoiceNumbering.insert(InvoiceNumbering(workspace=world.workspace, prefix="Q/", next_number=37))
     assert await services.numbering_settings(owner(world)) == {"prefix": "Q/", "next": "Q/0037"}
@@ -206,6 +210,7 @@ def test_a_header_is_cleaned_and_its_limits_are_exact():
     cleaned = services.clean_header(Header(" EUR ", " 2026-12-01 ", "2026-12-01", "  Thanks  "))
     assert cleaned == {"currency": "eur", "notes": "Thanks", "issue_date": dt.date(2026, 12, 1),
                        "due_date": dt.date(2026, 12, 1)}
+    assert services.clean_header(Header(notes=None, issue_date="2026-12-01", due_date="2026-12-01"))["notes"] == ""
     assert services.clean_header(Header(notes="n" * services.MAX_NOTES, issue_date="2026-12-01",
                                         due_date="2026-12-02"))["notes"] == "n" * services.MAX_NOTES
     with pytest.raises(Invalid) as refused:
@@ -439,6 +444,7 @@ async def test_the_studio_invoice_page_lists_lines_in_position_order(world):
     staff = owner(world)
     invoice_id = await make_invoice(world.workspace, world.project_a, "INV-0001", "draft",
                                     lines=(("First", "1", 100), ("Second", "2", 200), ("Third", "1", 50)))
+    await make_invoice(world.workspace, world.project_a, "INV-0002", "draft", lines=(("Another invoice's", "1", 1),))
     first, second, third = await line_ids(invoice_id)
     await InvoiceLine.update({InvoiceLine.position: 5}).where(InvoiceLine.id == first)
     page = await services.studio_invoice_page(staff, invoice_id)
@@ -467,6 +473,9 @@ async def test_the_printed_sheet_is_billed_to_the_client_with_its_subtotal_and_t
     void = await make_invoice(world.workspace, world.project_b, "INV-0010", "void")
     await Invoice.update({Invoice.paid_at: clock.now()}).where(Invoice.id == void)
     assert (await services.staff_invoice_sheet(staff, void)).invoice.paid_at is None
+    refunded = await make_invoice(world.workspace, world.project_b, "INV-0012", "refunded")
+    await Invoice.update({Invoice.paid_at: clock.now()}).where(Invoice.id == refunded)
+    assert (await services.staff_invoice_sheet(staff, refunded)).invoice.paid_at == (await row(refunded))["paid_at"]
 
 
 async def test_the_client_sees_payable_invoices_with_links_and_overdue_from_the_day_after_due(world):
