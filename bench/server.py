@@ -91,6 +91,16 @@ async def captured() -> dict[str, str]:
     return {key: name for key, (name, _) in CAPTURED.items()}
 
 
+@get("/_bench/stats", cache=False)
+async def stats() -> dict[str, int]:
+    """The engine's counters: PostgreSQL's looks at the snapshot, and read-cache hits."""
+    from portal.db import engine
+
+    db = engine()
+    cache = db.cache if hasattr(db, "snapshot_checks") else db.pool().cache
+    return {"snapshot_checks": getattr(db, "snapshot_checks", 0), "cache_hits": cache.hits}
+
+
 def create_bench_app() -> Litestar:
     """The portal app with the reference routes (and the stock engine when asked)."""
     choice = os.environ.get("BENCH_ENGINE", "pooled")
@@ -106,6 +116,6 @@ def create_bench_app() -> Litestar:
     from portal.app import create_app
 
     app = create_app()
-    for handler in (floor, render, captured):
+    for handler in (floor, render, captured, stats):
         app.register(handler)
     return app

@@ -515,11 +515,12 @@ _read_scope: contextvars.ContextVar[ReadScope | None] = contextvars.ContextVar("
 class ReadScope:
     """What one request learnt of the database: the snapshot it checked, and when."""
 
-    __slots__ = ("generation", "open", "snapshot")
+    __slots__ = ("checked_after", "open", "snapshot", "writes")
 
     def __init__(self) -> None:
         self.snapshot: str | None = None
-        self.generation = -1
+        self.writes = 0  # the request's own commits so far (``PortalPostgresEngine.wrote``)
+        self.checked_after = -1  # how many of them its snapshot was checked after
         self.open = True  # a task the request left behind reads on its own once it ended
 
 
@@ -589,22 +590,26 @@ class PortalPostgresEngine(PostgresEngine):
     the same; a read that misses goes to the pool and fills the cache. A commit anywhere
     changes the snapshot, so a request sees every commit that finished before it began,
     from any process, like the SQLite cache's ``data_version``; this process's own
-    commits also make its requests check again before their next read (``wrote``), so a
-    request that writes then reads sees its write.
+    commits make the committing request check again before its next read (``wrote``),
+    so a request that writes then reads sees its write.
     """
 
     def __init__(self, config: dict[str, Any], read_cache_rows: int = 0, **kwargs: Any) -> None:
         super().__init__(config=config, **kwargs)
         self.cache = SnapshotCache(read_cache_rows)
-        self.generation = 0  # this process's commits so far (see ``wrote``)
         self.snapshot_checks = 0
         self._joinable: asyncio.Future | None = None  # the next check, not started yet
         self._in_flight: asyncio.Task | None = None  # the check on its way
         self._checker: tuple[asyncio.AbstractEventLoop, Any] | None = None  # its connection, per event loop
 
     def wrote(self) -> None:
-        """A statement or transaction of ours ended: snapshots checked before it are old."""
-        self.generation += 1
+        """A statement or transaction of the current request ended: its next read looks at
+        the snapshot again, so it sees its own write. Other requests need not: one that
+        follows this one (its client saw the answer) is a new request, with a look of its
+        own sent after it arrived."""
+        scope = _read_scope.get()
+        if scope is not None:
+            scope.writes += 1
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
         statement = str(querystring)
@@ -640,10 +645,10 @@ class PortalPostgresEngine(PostgresEngine):
         scope = _read_scope.get()
         if scope is None or not scope.open or not self.cache.max_rows:
             return await self._read(sql, args)
-        if scope.generation != self.generation:
-            generation = self.generation  # a commit of ours while the check runs: check again
+        if scope.checked_after != scope.writes:
+            writes = scope.writes  # a commit of this request's while the look is out: look again
             scope.snapshot = await self._snapshot()
-            scope.generation = generation
+            scope.checked_after = writes
         key = (sql, *args)
         try:
             rows = self.cache.get_at(key, scope.snapshot)
