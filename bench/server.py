@@ -93,12 +93,13 @@ async def captured() -> dict[str, str]:
 
 @get("/_bench/stats", cache=False)
 async def stats() -> dict[str, int]:
-    """The engine's counters: PostgreSQL's looks at the snapshot, and read-cache hits."""
+    """The engine's counters: PostgreSQL's looks at the snapshot; the read cache's hits, misses and new versions."""
     from portal.db import engine
 
     db = engine()
     cache = db.cache if hasattr(db, "snapshot_checks") else db.pool().cache
-    return {"snapshot_checks": getattr(db, "snapshot_checks", 0), "cache_hits": cache.hits}
+    return {"snapshot_checks": getattr(db, "snapshot_checks", 0), "cache_hits": cache.hits,
+            "cache_misses": cache.misses, "cache_versions": cache.versions}
 
 
 def create_bench_app() -> Litestar:

@@ -190,11 +190,14 @@ class ReadCache:
         self.rows: collections.OrderedDict[tuple, list[dict]] = collections.OrderedDict()
         self.kept = 0  # rows held, an empty result counting as one
         self.hits = 0
+        self.misses = 0
+        self.versions = 0  # how many times a new version emptied it
 
     def check(self, version: int) -> None:
         if version != self.version:
             self.clear()
             self.version = version
+            self.versions += 1
 
     def clear(self) -> None:
         self.rows.clear()
@@ -203,6 +206,7 @@ class ReadCache:
     def get(self, key: tuple) -> list[dict] | None:
         rows = self.rows.get(key)
         if rows is None:
+            self.misses += 1
             return None
         self.rows.move_to_end(key)
         self.hits += 1
@@ -515,13 +519,14 @@ _read_scope: contextvars.ContextVar[ReadScope | None] = contextvars.ContextVar("
 class ReadScope:
     """What one request learnt of the database: the snapshot it checked, and when."""
 
-    __slots__ = ("checked_after", "open", "snapshot", "writes")
+    __slots__ = ("checked_after", "early", "open", "snapshot", "writes")
 
     def __init__(self) -> None:
         self.snapshot: str | None = None
         self.writes = 0  # the request's own commits so far (``PortalPostgresEngine.wrote``)
         self.checked_after = -1  # how many of them its snapshot was checked after
         self.open = True  # a task the request left behind reads on its own once it ended
+        self.early: asyncio.Future | None = None  # a look asked for as the request arrived
 
 
 @contextmanager
@@ -538,6 +543,18 @@ def read_scope() -> Iterator[ReadScope]:
     finally:
         scope.open = False
         _read_scope.reset(token)
+
+
+def look_early(scope: ReadScope, db: Any = None) -> bool:
+    """Ask now, as the request arrives, for the look at the snapshot that ``scope``'s first
+    read waits for, so that it travels while the request is routed (PostgreSQL with its
+    read cache on; ``db`` defaults to the app's engine). True when a look was asked for:
+    the caller may yield once to let it leave."""
+    db = engine() if db is None else db
+    if not isinstance(db, PortalPostgresEngine) or not db.cache.max_rows:
+        return False
+    scope.early = db._join_check()
+    return True
 
 
 def _snapshot_order(snapshot: str) -> tuple[int, int]:
@@ -565,7 +582,10 @@ class SnapshotCache(ReadCache):
             super().check(version)
 
     def get_at(self, key: tuple, version: str) -> list[dict] | None:
-        return self.get(key) if version == self.version else None
+        if version != self.version:
+            self.misses += 1
+            return None
+        return self.get(key)
 
 
 class PortalPostgresTransaction(PostgresTransaction):
@@ -585,9 +605,9 @@ class PortalPostgresEngine(PostgresEngine):
     """Piccolo's Postgres engine, counting statements like the SQLite one, with a read cache.
 
     Each request checks the database's snapshot once (``SELECT pg_current_snapshot()``,
-    one round trip shared by the requests that arrive while the previous check is out)
-    and then answers its ``fetch()`` reads from ``SnapshotCache`` while the snapshot is
-    the same; a read that misses goes to the pool and fills the cache. A commit anywhere
+    one round trip shared by the requests that arrive while the previous check is out;
+    the web app asks for it as the request arrives, ``look_early``) and then answers its
+    ``fetch()`` reads from ``SnapshotCache`` while the snapshot is the same; a read that misses goes to the pool and fills the cache. A commit anywhere
     changes the snapshot, so a request sees every commit that finished before it began,
     from any process, like the SQLite cache's ``data_version``; this process's own
     commits make the committing request check again before its next read (``wrote``),
@@ -647,7 +667,13 @@ class PortalPostgresEngine(PostgresEngine):
             return await self._read(sql, args)
         if scope.checked_after != scope.writes:
             writes = scope.writes  # a commit of this request's while the look is out: look again
-            scope.snapshot = await self._snapshot()
+            early, scope.early = scope.early, None
+            if early is None or writes:
+                scope.snapshot = await self._snapshot()
+            elif early.done():  # answered while the request was routed: no wait at all
+                scope.snapshot = early.result()
+            else:
+                scope.snapshot = await asyncio.shield(early)
             scope.checked_after = writes
         key = (sql, *args)
         try:
@@ -681,6 +707,10 @@ class PortalPostgresEngine(PostgresEngine):
         load one round trip then serves every request that arrived meanwhile; alone, a
         request pays one.
         """
+        return await asyncio.shield(self._join_check())
+
+    def _join_check(self) -> asyncio.Future:
+        """The next look at the snapshot (see ``_snapshot``), asked for now."""
         loop = asyncio.get_running_loop()
         if self._in_flight is not None and self._in_flight.get_loop() is not loop:
             self._in_flight = self._joinable = None  # left over from a closed event loop
@@ -689,7 +719,7 @@ class PortalPostgresEngine(PostgresEngine):
             joinable = self._joinable = loop.create_future()
             if self._in_flight is None:
                 self._start_check(joinable)
-        return await asyncio.shield(joinable)
+        return joinable
 
     def _start_check(self, answer: asyncio.Future) -> None:
         self._in_flight = asyncio.get_running_loop().create_task(self._check(answer))

@@ -405,13 +405,96 @@ async def test_a_commit_by_another_process_is_seen_at_the_next_read(tmp_path):
         await _done_with(db)
 
 
-async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path):
-    from portal.db import read_scope
+async def test_a_look_asked_for_on_arrival_sees_what_was_committed_before_the_request(tmp_path):
+    """The web app asks for a request's look at the snapshot as it arrives
+    (``look_early``); its first read then takes the answer without waiting if it is back,
+    and that answer holds every commit made before the request arrived."""
+    from portal.db import look_early, read_scope
+
+    db = await _engine_with_table(tmp_path, rows=100)
+    sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+    try:
+        with read_scope() as scope:
+            assert look_early(scope, db) is IS_POSTGRES
+            await asyncio.sleep(0.05)  # routed slowly: the answer is back before the first read
+            assert scope.early is None or scope.early.done()
+            assert await db.fetch(sql, (1,)) == [{"name": "first"}]
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'from elsewhere' WHERE id = 1")
+        await asyncio.sleep(0)
+        checks = db.snapshot_checks if IS_POSTGRES else 0
+        with read_scope() as scope:
+            look_early(scope, db)
+            await asyncio.sleep(0.05)
+            assert await db.fetch(sql, (1,)) == [{"name": "from elsewhere"}]
+            assert await db.fetch(sql, (1,)) == [{"name": "from elsewhere"}]
+        if IS_POSTGRES:  # one look for the request, the one asked for on arrival
+            assert db.snapshot_checks - checks == 1
+    finally:
+        await _done_with(db)
+
+
+async def test_requests_through_the_web_app_see_what_was_committed_before_they_arrived(tmp_path):
+    """``read_scoped`` as the app wraps every request: one alone, and one arriving while
+    another is being served (that one waits for its look before routing), each see a
+    commit another process made before they arrived."""
+    from portal.web.reads import read_scoped
+
+    db = await _engine_with_table(tmp_path, rows=100)
+    sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
+    hold = asyncio.Event()
+
+    async def inner(scope, receive, send):
+        if scope["path"] == "/slow":
+            await hold.wait()
+        rows = await db.fetch(sql, (1,))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": rows[0]["name"].encode()})
+
+    app = read_scoped(inner, db)
+
+    async def get(path: str) -> str:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        await app({"type": "http", "path": path}, None, send)
+        return sent[-1]["body"].decode()
+
+    try:
+        assert await get("/") == "first"  # alone; the cache holds the row now
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'second look' WHERE id = 1")
+        await asyncio.sleep(0)  # SQLite: a request that follows it starts in a later iteration
+        assert await get("/") == "second look"
+        slow = asyncio.create_task(get("/slow"))
+        await asyncio.sleep(0.05)  # being served
+        _write_elsewhere(tmp_path, f"UPDATE {ITEMS} SET name = 'while busy' WHERE id = 1")
+        await asyncio.sleep(0)
+        assert await get("/") == "while busy"
+        hold.set()
+        assert await slow in ("second look", "while busy")
+        assert await get("/static/app.css") == "while busy"  # no look asked for; reads as usual
+    finally:
+        await _done_with(db)
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["look-at-first-read", "look-on-arrival"])
+async def test_a_commit_by_this_process_is_seen_at_the_next_read(tmp_path, early):
+    from portal.db import look_early, read_scope
 
     db = await _engine_with_table(tmp_path, rows=100)
     try:
         sql = f"SELECT count(*) AS n FROM {ITEMS}"
-        with read_scope():  # one request that reads, writes, and reads again
+        if early:
+            with read_scope():  # the cache holds the count
+                assert await db.fetch(sql) == [{"n": 2}]
+        with read_scope() as scope:  # one request that reads, writes, and reads again
+            if early:  # its look asked for on arrival, answered before it writes
+                assert look_early(scope, db) is IS_POSTGRES
+                await asyncio.sleep(0.05)
+                await _write(db, f"INSERT INTO {ITEMS} VALUES (4, 'fourth')")
+                assert await db.fetch(sql) == [{"n": 3}]  # not the count cached before its write
+                await _write(db, f"DELETE FROM {ITEMS} WHERE id = 4")
             assert await db.fetch(sql) == [{"n": 2}]
             assert await db.fetch(sql) == [{"n": 2}]
             await _write(db, f"INSERT INTO {ITEMS} VALUES (3, 'third')")
@@ -521,12 +604,14 @@ async def test_reads_outside_any_request_see_a_commit_elsewhere_at_their_next_re
         await _done_with(db)
 
 
-async def test_a_request_that_arrives_while_a_check_is_out_sees_what_was_committed_before_it(tmp_path):
+@pytest.mark.parametrize("early", [False, True], ids=["look-at-first-read", "look-on-arrival"])
+async def test_a_request_that_arrives_while_a_check_is_out_sees_what_was_committed_before_it(tmp_path, early):
     """On PostgreSQL a look at the snapshot may already be on its way when a request
     arrives: that request waits for the next look. Here the first look is held after the
     database answered it, while another process commits; the request that comes next
-    must see that commit (the one that came first may not)."""
-    from portal.db import read_scope
+    must see that commit (the one that came first may not), whether its look is asked
+    for at its first read or as it arrives."""
+    from portal.db import look_early, read_scope
 
     db = await _engine_with_table(tmp_path, rows=100)
     sql = f"SELECT name FROM {ITEMS} WHERE id = {{}}"
@@ -544,7 +629,9 @@ async def test_a_request_that_arrives_while_a_check_is_out_sees_what_was_committ
     held.set()
 
     async def request() -> list[dict]:
-        with read_scope():
+        with read_scope() as scope:
+            if early and look_early(scope, db):  # as the web app does on arrival
+                await asyncio.sleep(0)
             return await db.fetch(sql, (1,))
 
     try:
