@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,6 +63,20 @@ def _portal_unavailable(request: Request, exc: PortalUnavailable) -> Template:
     return Template("portal/unavailable.html", context={"site": exc.site}, status_code=503)
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what the process holds once started (modules, the app, its routes and
+    templates: some 140,000 objects) out of the garbage collector's full passes.
+
+    A full pass over them takes 70-100 ms on a small machine, and every request in flight
+    waits for it: that was the p99 of the benchmark at 32 connections. Objects made later
+    are collected as usual. Once per process: a process that builds several apps (the
+    tests) does not keep each one alive.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 @asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     db = engine()
@@ -103,6 +118,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
                                housekeeping=[prune_sign_in_requests, reconcile_payments, scheduled_backup,
                                                              recheck_domains])
     mail_worker.start()
+    _freeze_startup_objects()
     try:
         yield
     finally:
