@@ -82,7 +82,8 @@ def selected(modules: list[str], filters: list[str]) -> list[str]:
     chosen = []
     for module in modules:
         short = module.removeprefix("portal.")
-        if any(short == f or short.startswith(f + ".") or fnmatch.fnmatch(short, f) for f in filters):
+        if any(short == f or short.startswith(f + ".") or f.startswith(short + ".") or fnmatch.fnmatch(short, f)
+               for f in filters):
             chosen.append(module)
     return chosen
 

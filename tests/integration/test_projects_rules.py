@@ -724,3 +724,32 @@ async def test_a_client_sees_only_projects_with_a_live_grant_and_staff_see_none(
     assert [c.name for c in cards] == ["Globex rebrand", "Northwind website"]
     detail = await services.project_detail(await access.get_visible_project(alice(world), world.project_a))
     assert (detail.id, detail.name) == (world.project_a, "Northwind website")
+
+
+async def test_a_grant_with_an_expiry_is_live_until_that_day_included(world):
+    from portal.projects.tables import ProjectAccess
+
+    await ProjectAccess.update({ProjectAccess.expires_on: TODAY}).where(ProjectAccess.client_user == world.alice)
+    assert await access.visible_project_ids(alice(world)) == [world.project_a]
+    assert (await access.get_visible_project(alice(world), world.project_a))["id"] == world.project_a
+    await ProjectAccess.update({ProjectAccess.expires_on: TODAY - dt.timedelta(days=1)}).where(
+        ProjectAccess.client_user == world.alice)
+    assert await access.visible_project_ids(alice(world)) == []
+    with pytest.raises(NotFound):
+        await access.get_visible_project(alice(world), world.project_a)
+
+
+async def test_the_clients_milestones_carry_their_due_dates(world):
+    due = TODAY + dt.timedelta(days=40)
+    await make_milestone(world.project_a, "Launch", due_in_days=40)
+    row = await project(world.project_a)
+    (view,) = (await progress.progress_for([row]))[world.project_a].milestones
+    assert (view.name, view.due_date, view.done, view.overdue) == ("Launch", due, False, False)
+
+
+async def test_the_studio_overview_shows_each_projects_progress(world):
+    await make_task(world.workspace, world.project_b, "Done", status="done")
+    await make_task(world.workspace, world.project_b, "Open", status="todo")
+    overview = await services.studio_overview(world.workspace)
+    assert {row.name: row.progress.percent for row in overview.projects} == {
+        "Globex rebrand": 50, "Northwind website": 0}
