@@ -445,7 +445,9 @@ async def test_files_and_previews_of_a_version_are_found_by_number_and_downloads
     assert len(await events("deliverable.download")) == 2
 
 
-async def test_replies_are_checked_and_go_to_the_other_side(world, settings):
+async def test_replies_are_checked_and_go_to_the_other_side(world, settings, monkeypatch):
+    moment = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)
     with pytest.raises(Invalid) as empty:
         services.clean_reply("   ")
     assert empty.value.errors == {"body": "Write a reply before sending."}
@@ -464,9 +466,12 @@ async def test_replies_are_checked_and_go_to_the_other_side(world, settings):
     assert sent == 2
     comment = await DeliverableComment.select().first()
     version = await DeliverableVersion.select(DeliverableVersion.id).first()
-    assert (comment["deliverable"], comment["version"], comment["client_user"], comment["staff"], comment["body"]) == (
-        poster, version["id"], world.alice, None, "Looks good?")
-    assert (await only_event("deliverable.replied"))["detail"] == {"comment_id": comment["id"]}
+    assert (comment["deliverable"], comment["version"], comment["client_user"], comment["staff"], comment["body"],
+            comment["created_at"]) == (poster, version["id"], world.alice, None, "Looks good?", moment)
+    event = await only_event("deliverable.replied")
+    assert who(event) == (world.workspace, "client", world.alice, False)
+    assert (event["target_type"], event["target_id"], event["detail"]) == (
+        "deliverable", poster, {"comment_id": comment["id"]})
     staff_mails = await mails()
     assert sorted(m["to_address"] for m in staff_mails) == ["ada@acme.example", "olivia@acme.example"]
     assert {m["kind"] for m in staff_mails} == {"deliverable_reply"}
@@ -485,8 +490,12 @@ async def test_replies_are_checked_and_go_to_the_other_side(world, settings):
     assert 'Olivia Owner of Acme Agency replied about "Poster" in Northwind website:' in reply["text_body"]
     assert f"/projects/{world.project_a}/deliverables/{poster}" in reply["text_body"]
     staff_comment = (await DeliverableComment.select().order_by(DeliverableComment.id))[-1]
-    assert (staff_comment["staff"], staff_comment["client_user"], staff_comment["version"]) == (
-        world.staff, None, version["id"])
+    assert (staff_comment["staff"], staff_comment["client_user"], staff_comment["version"],
+            staff_comment["created_at"]) == (world.staff, None, version["id"], moment)
+    event = (await events("deliverable.replied"))[-1]
+    assert who(event) == (world.workspace, "staff", world.staff, False)
+    assert (event["target_type"], event["target_id"], event["detail"]) == (
+        "deliverable", poster, {"comment_id": staff_comment["id"]})
 
     hidden = await make_deliverable(settings, world.workspace, world.project_a, "Hidden", status="in_progress")
     await Deliverable.update({Deliverable.current_version: 0}).where(Deliverable.id == hidden)
@@ -510,3 +519,13 @@ async def test_a_file_used_by_an_approved_deliverable_of_this_workspace_cannot_b
     assert await services.approved_use_of(other, version["stored_file"], version["content_sha256"]) == ""
     await Deliverable.update({Deliverable.status: "changes_requested"}).where(Deliverable.id == poster)
     assert await services.approved_use_of(world.workspace, version["stored_file"], version["content_sha256"]) == ""
+
+
+async def test_what_waits_for_a_client_is_what_is_ready_in_the_projects_given(world, settings):
+    poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
+    await make_deliverable(settings, world.workspace, world.project_a, "Sketch", status="in_progress")
+    await make_deliverable(settings, world.workspace, world.project_b, "Banner")
+    waiting = await services.waiting_for(alice(world), [world.project_a], "/p/acme")
+    assert [(w.title, w.project_name, w.url) for w in waiting] == [
+        ("Poster", "Northwind website", f"/p/acme/projects/{world.project_a}/deliverables/{poster}")]
+    assert await services.waiting_for(alice(world), [], "/p/acme") == []
