@@ -279,10 +279,13 @@ async def test_ready_for_review_emails_each_client_with_the_note_and_nothing_whi
     poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster", status="in_progress")
     await DeliverableVersion.update({DeliverableVersion.note: "See the colours."}).where(
         DeliverableVersion.deliverable == poster)
-    assert await services.mark_ready(settings, olivia(world), world.project_a, poster) == 1
+    ben = await make_client(world.workspace, world.org_a, "ben@northwind.example")
+    await grant(world.workspace, world.project_a, ben)
+    assert await services.mark_ready(settings, olivia(world), world.project_a, poster) == 2
     row = await deliverable_row(poster)
     assert row["status"] == "ready_for_review" and row["ready_at"] is not None and row["ready_at"] == row["updated_at"]
-    (mail,) = await mails()
+    mail, other = await mails()
+    assert other["to_address"] == "ben@northwind.example"
     assert (mail["to_address"], mail["kind"], mail["subject"]) == (
         "alice@northwind.example", "deliverable_ready", "Ready for your review: Poster")
     assert '"Poster" (version 1) in Northwind website' in mail["text_body"]
@@ -293,7 +296,31 @@ async def test_ready_for_review_emails_each_client_with_the_note_and_nothing_whi
     await Workspace.update({Workspace.portal_enabled: False}).where(Workspace.id == world.workspace)
     assert await services.mark_ready(settings, olivia(world), world.project_a, banner) == 0
     assert (await deliverable_row(banner))["status"] == "ready_for_review"
-    assert await OutboxMessage.count() == 1
+    assert await OutboxMessage.count() == 2
+    with pytest.raises(Conflict) as again:
+        await services.mark_ready(settings, olivia(world), world.project_a, banner)
+    assert again.value.message == "This deliverable is already waiting for the client's review."
+    await Deliverable.update({Deliverable.status: "draft", Deliverable.current_version: 0}).where(
+        Deliverable.id == banner)
+    with pytest.raises(Conflict) as versionless:
+        await services.mark_ready(settings, olivia(world), world.project_a, banner)
+    assert versionless.value.message == "Upload a version before asking for a review."
+
+
+async def test_a_reply_is_tied_to_the_current_version_when_it_exists(world, settings):
+    await make_deliverable(settings, world.workspace, world.project_a, "Earlier")
+    poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster", status="in_progress")
+    await services.upload_version(settings, olivia(world), world.project_a, poster, filename="v2.png", data=PNG_1PX)
+    second = await DeliverableVersion.select(DeliverableVersion.id).where(
+        (DeliverableVersion.deliverable == poster) & (DeliverableVersion.number == 2)).first()
+    await services.staff_reply(settings, olivia(world), world.project_a, poster, body="On v2")
+    await Deliverable.update({Deliverable.current_version: 7}).where(Deliverable.id == poster)
+    await services.staff_reply(settings, olivia(world), world.project_a, poster, body="On nothing")
+    replies = await DeliverableComment.select(DeliverableComment.body, DeliverableComment.version).order_by(
+        DeliverableComment.id)
+    assert [(r["body"], r["version"]) for r in replies] == [("On v2", second["id"]), ("On nothing", None)]
+    with pytest.raises(Invalid):
+        services.clean_reply(None)
 
 
 async def test_ready_is_refused_for_a_decided_version_until_a_new_one_is_uploaded(world, settings):
@@ -474,7 +501,7 @@ async def test_replies_are_checked_and_go_to_the_other_side(world, settings, mon
         "deliverable", poster, {"comment_id": comment["id"]})
     staff_mails = await mails()
     assert sorted(m["to_address"] for m in staff_mails) == ["ada@acme.example", "olivia@acme.example"]
-    assert {m["kind"] for m in staff_mails} == {"deliverable_reply"}
+    assert {(m["kind"], m["workspace"]) for m in staff_mails} == {("deliverable_reply", world.workspace)}
     assert 'Alice Andrews (alice@northwind.example) replied about "Poster" in Northwind website:' in \
         staff_mails[0]["text_body"]
     with pytest.raises(Forbidden):
