@@ -463,8 +463,9 @@ async def test_files_and_previews_of_a_version_are_found_by_number_and_downloads
     zipped = await services.client_version_file(alice(world), world.project_a, archive, 1, download=False)
     assert zipped["content_type"] not in ("image/png", "application/pdf")
     downloads = await events("deliverable.download")
-    assert [(e["target_id"], e["detail"]["version"], e["actor_id"]) for e in downloads] == [
-        (poster, 1, world.alice), (archive, 1, world.alice)]
+    assert [(e["workspace"], e["target_type"], e["target_id"], e["detail"]["version"], e["actor_id"])
+            for e in downloads] == [(world.workspace, "deliverable", poster, 1, world.alice),
+                                    (world.workspace, "deliverable", archive, 1, world.alice)]
     assert downloads[0]["detail"]["sha256"] == facts["content_sha256"]
     carol = Principal("client", world.carol, world.workspace, "carol@globex.example", "Carol Chen", 0)
     with pytest.raises(NotFound):
@@ -556,3 +557,17 @@ async def test_what_waits_for_a_client_is_what_is_ready_in_the_projects_given(wo
     assert [(w.title, w.project_name, w.url) for w in waiting] == [
         ("Poster", "Northwind website", f"/p/acme/projects/{world.project_a}/deliverables/{poster}")]
     assert await services.waiting_for(alice(world), [], "/p/acme") == []
+
+
+async def test_a_decision_keeps_the_agent_cut_to_500_characters_or_none_when_not_sent(http, world, settings):
+    poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
+    banner = await make_deliverable(settings, world.workspace, world.project_a, "Banner")
+    await sign_in_client(http, world.workspace, world.alice)
+    url = f"/p/acme/projects/{world.project_a}/deliverables"
+    sent = await post_form(http, f"{url}/{poster}/approve", {"version": "1"}, headers={"user-agent": "a" * 600})
+    assert sent.status_code == 303
+    del http.headers["user-agent"]
+    assert (await post_form(http, f"{url}/{banner}/approve", {"version": "1"})).status_code == 303
+    agents = {r["deliverable"]: r["user_agent"] for r in await ReviewDecision.select(
+        ReviewDecision.deliverable, ReviewDecision.user_agent)}
+    assert agents == {poster: "a" * 500, banner: ""}
