@@ -392,6 +392,7 @@ async def test_a_version_upload_is_refused_without_bytes_with_a_long_note_or_onc
 def test_an_uploaded_name_keeps_its_last_part_without_control_characters_or_leading_dots():
     assert services.clean_filename("C:\\Users\\me\\brief.pdf") == "brief.pdf"
     assert services.clean_filename("a/b/..hidden.txt") == "hidden.txt"
+    assert services.clean_filename("Xmas card.png") == "Xmas card.png"
     assert services.clean_filename(" na\x07me\u200b.png ") == "name.png"
     assert services.clean_filename("x" * 300 + ".png") == ("x" * 300 + ".png")[-255:]
     assert services.clean_filename(None) == services.clean_filename("") == services.clean_filename("...") == "file"
@@ -571,3 +572,5 @@ async def test_a_decision_keeps_the_agent_cut_to_500_characters_or_none_when_not
     agents = {r["deliverable"]: r["user_agent"] for r in await ReviewDecision.select(
         ReviewDecision.deliverable, ReviewDecision.user_agent)}
     assert agents == {poster: "a" * 500, banner: ""}
+    assert [(e["target_id"], e["ip"]) for e in await events("deliverable.approved")] == [
+        (poster, "203.0.113.7"), (banner, "203.0.113.7")]
