@@ -362,7 +362,8 @@ async def test_a_version_upload_numbers_records_and_audits_it_and_reopens_only_w
         (DeliverableVersion.deliverable == draft) & (DeliverableVersion.number == 3)).first()
     assert (third["filename"], third["note"]) == ("c.png", "")
     for reopened in (waiting, changes):
-        await services.upload_version(settings, olivia(world), world.project_a, reopened, filename="c.png", data=PNG_1PX)
+        assert await services.upload_version(settings, olivia(world), world.project_a, reopened, filename="c.png",
+                                             data=PNG_1PX) == 2
         assert (await deliverable_row(reopened))["status"] == "in_progress"
 
 
@@ -574,3 +575,23 @@ async def test_a_decision_keeps_the_agent_cut_to_500_characters_or_none_when_not
     assert agents == {poster: "a" * 500, banner: ""}
     assert [(e["target_id"], e["ip"]) for e in await events("deliverable.approved")] == [
         (poster, "203.0.113.7"), (banner, "203.0.113.7")]
+
+
+async def test_the_studio_lists_every_status_and_the_portal_only_what_clients_see(world, settings):
+    await make_deliverable(settings, world.workspace, world.project_a, "Draft", status="draft")
+    await make_deliverable(settings, world.workspace, world.project_a, "Poster")
+    studio = await services.cards(world.workspace, world.project_a, "/studio", client_view=False)
+    portal = await services.cards(world.workspace, world.project_a, "/p/acme")
+    assert sorted(c.title for c in studio) == ["Draft", "Poster"]
+    assert [c.title for c in portal] == ["Poster"]
+
+
+async def test_a_version_uploaded_in_the_studio_is_audited_with_the_request(http, world, settings):
+    poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster", status="in_progress")
+    await sign_in_staff(http, world.workspace, world.staff)
+    uploaded = await post_form(http, f"{base(world)}/{poster}/versions", {"note": ""},
+                               files={"file": ("v2.png", PNG_1PX, "image/png")})
+    assert uploaded.status_code == 303
+    event = await only_event("deliverable.version_uploaded")
+    assert who(event) == (world.workspace, "staff", world.staff, True)
+    assert (event["target_type"], event["target_id"], event["detail"]["version"]) == ("deliverable", poster, 2)
