@@ -595,3 +595,15 @@ async def test_a_version_uploaded_in_the_studio_is_audited_with_the_request(http
     event = await only_event("deliverable.version_uploaded")
     assert who(event) == (world.workspace, "staff", world.staff, True)
     assert (event["target_type"], event["target_id"], event["detail"]["version"]) == ("deliverable", poster, 2)
+
+
+async def test_a_clients_own_replies_are_marked_as_theirs_on_their_page(world, settings):
+    poster = await make_deliverable(settings, world.workspace, world.project_a, "Poster")
+    await services.client_reply(settings, alice(world), plan="growth", project_id=world.project_a,
+                                deliverable_id=poster, body="Mine")
+    await services.staff_reply(settings, olivia(world), world.project_a, poster, body="Ours")
+    _, row = await services.client_deliverable(alice(world), world.project_a, poster)
+    page = await services.detail(row, "/p/acme", viewer_client=world.alice)
+    assert sorted((item.body, item.own) for item in page.thread) == [("Mine", True), ("Ours", False)]
+    studio = await services.detail(row, "/studio")
+    assert {item.own for item in studio.thread} == {False}
