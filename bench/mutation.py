@@ -4,6 +4,8 @@
     python bench/mutation.py accounts        # one area (or a module: accounts.sessions)
     python bench/mutation.py --report        # only the table of the last results
     python bench/mutation.py accounts --survivors   # and the names of the mutants left alive
+    python bench/mutation.py projects --tests tests/integration/test_progress.py tests/unit
+    python bench/mutation.py portal.projects.access.x_get_visible_project__mutmut_3 --tests ...
 
 It installs nothing: mutmut comes with the dev extras (``pip install -e '.[dev]'``).
 mutmut copies the tree into ``mutants/`` and works there (the sources are not touched);
@@ -17,6 +19,18 @@ Score = (killed + timeout) / all mutants of the module, as mutmut's own badge co
 except that mutants with no test (mutmut's "no tests") count as not killed.
 A run reruns every mutant of the modules asked for (mutmut's name filter); its first run
 collects which test covers which function (a full test run, kept in mutants/mutmut-stats.json).
+A filter holding ``__mutmut_`` is a mutant's full name and is passed to mutmut as it is.
+
+``--tests PATH ...`` replaces the config's ``pytest_add_cli_args_test_selection`` for that
+run only (pyproject.toml is not edited): mutmut is started in this process's child through
+``mutmut.configuration.config()``, whose returned Config is cached and read by mutmut's
+pytest runner and by every worker forked from it, then mutmut's own ``cli``. mutmut keeps a
+fingerprint of the selection in mutants/mutmut-stats.json; when it changes, mutmut resets
+every result in mutants/ (all modules, not only the ones asked for) and maps tests to
+functions again. So run one area per selection, and read its table before the next.
+A score measured with a narrower selection is a lower bound of the full suite's: a mutant
+that the chosen tests miss may be killed by a test left out, never the reverse.
+The selection used is printed above the table (kept in mutants/bench-test-selection.json).
 """
 
 from __future__ import annotations
@@ -32,22 +46,44 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SELECTION_RECORD = ROOT / "mutants" / "bench-test-selection.json"
+
+# Runs mutmut's click command line with another test selection set on its cached Config.
+RUNNER = """
+import json, sys
+from mutmut.configuration import config
+from mutmut.__main__ import cli
+config().pytest_add_cli_args_test_selection = json.loads(sys.argv[1])
+sys.exit(cli(sys.argv[2:], prog_name="mutmut"))
+"""
 AREAS = ("accounts", "projects", "deliverables", "billing", "files", "feedback", "workspaces")
+
+
+def mutmut_config() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
 
 
 def mutated_modules() -> list[str]:
     """``portal/accounts/sessions.py`` → ``portal.accounts.sessions``, from the config."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
-    return [path.removesuffix(".py").replace("/", ".") for path in config["only_mutate"]]
+    return [path.removesuffix(".py").replace("/", ".") for path in mutmut_config()["only_mutate"]]
+
+
+def last_selection() -> list[str]:
+    """The test selection of the last run: --tests if it was given, else the config's."""
+    if SELECTION_RECORD.exists():
+        return json.loads(SELECTION_RECORD.read_text())
+    return mutmut_config().get("pytest_add_cli_args_test_selection", [])
 
 
 def selected(modules: list[str], filters: list[str]) -> list[str]:
     if not filters:
         return modules
+    filters = [f.removeprefix("portal.") for f in filters]
     chosen = []
     for module in modules:
         short = module.removeprefix("portal.")
-        if any(short == f or short.startswith(f + ".") or fnmatch.fnmatch(short, f) for f in filters):
+        if any(short == f or short.startswith(f + ".") or f.startswith(short + ".") or fnmatch.fnmatch(short, f)
+               for f in filters):
             chosen.append(module)
     return chosen
 
@@ -96,6 +132,8 @@ def row(name: str, counts: Counter) -> str:
 def report(modules: list[str], survivors: bool) -> None:
     header = "| {} | mutants | killed | survived | timeout/other | score |\n|---|---:|---:|---:|---:|---:|"
     by_module = {module: results(module) for module in modules}
+    print("tests:", " ".join(last_selection()) or "(pytest's default)")
+    print()
     print(header.format("module"))
     for module, found in by_module.items():
         print(row(module.removeprefix("portal."), tally(found.values())))
@@ -127,16 +165,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--report", action="store_true", help="print the last results without running")
     parser.add_argument("--survivors", action="store_true", help="list the mutants not killed")
+    parser.add_argument(
+        "--tests", nargs="+", metavar="PATH",
+        help="test paths for this run instead of [tool.mutmut] pytest_add_cli_args_test_selection "
+             "(default: the config's); a selection other than the last run's resets every result "
+             "in mutants/ and maps tests to functions again; the score is then a lower bound "
+             "of the whole suite's")
     args = parser.parse_args(argv)
 
+    names = [f for f in args.filters if "__mutmut_" in f]
     modules = selected(mutated_modules(), args.filters)
     if not modules:
         parser.error(f"no module in [tool.mutmut] only_mutate matches {args.filters}")
     if not args.report:
-        mutmut = Path(sys.executable).parent / "mutmut"
-        command = [str(mutmut), "run", "--max-children", str(args.max_children)]
-        command += [f"{module}.*" for module in modules] if args.filters else []
-        print("$", " ".join(command), flush=True)
+        arguments = ["run", "--max-children", str(args.max_children)]
+        module_filters = [f for f in args.filters if f not in names]
+        if module_filters:
+            arguments += [f"{module}.*" for module in selected(mutated_modules(), module_filters)]
+        arguments += names
+        tests = args.tests if args.tests else mutmut_config().get("pytest_add_cli_args_test_selection", [])
+        if args.tests:
+            command = [sys.executable, "-c", RUNNER, json.dumps(args.tests), *arguments]
+            print("$ mutmut", " ".join(arguments), " # tests:", " ".join(args.tests), flush=True)
+        else:
+            command = [str(Path(sys.executable).parent / "mutmut"), *arguments]
+            print("$", " ".join(command), flush=True)
+        SELECTION_RECORD.parent.mkdir(exist_ok=True)
+        SELECTION_RECORD.write_text(json.dumps(tests))
         started = time.monotonic()
         code = subprocess.call(command, cwd=ROOT)
         print(f"\nmutmut exited {code} after {time.monotonic() - started:.0f} s\n", flush=True)

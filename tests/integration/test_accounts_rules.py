@@ -85,8 +85,9 @@ async def test_a_staff_session_marks_the_staff_member_signed_in_and_no_client(se
 
     assert (await StaffMember.select(StaffMember.last_login_at).first())["last_login_at"] == moment
     assert {r["last_login_at"] for r in await ClientUser.select(ClientUser.last_login_at)} == {None}
-    row = await UserSession.select(UserSession.staff, UserSession.client_user, UserSession.ip).first()
-    assert row == {"staff": world.staff, "client_user": None, "ip": ""}
+    row = await UserSession.select(UserSession.staff, UserSession.client_user, UserSession.ip,
+                                   UserSession.user_agent).first()
+    assert row == {"staff": world.staff, "client_user": None, "ip": "", "user_agent": ""}
 
 
 async def test_a_session_loads_as_its_staff_member_with_role_and_workspace(settings, world):

@@ -207,6 +207,23 @@ async def test_project_fields_are_cleaned_and_each_bad_one_is_named(world):
     assert await Project.count().where(Project.workspace == world.workspace) == 4
 
 
+async def test_a_project_made_with_only_a_client_and_a_name_has_the_plain_defaults(world):
+    project_id = await services.create_project(owner(world), organisation=str(world.org_a), name="Plain")
+    saved = await project(project_id)
+    assert (saved["description"], saved["lead"], saved["status"], saved["start_date"], saved["due_date"]) == (
+        "", None, "planning", None, None)
+
+
+async def test_a_bad_due_date_is_named_as_the_due_date(world):
+    with pytest.raises(Invalid) as refused:
+        await services.create_project(owner(world), organisation=str(world.org_a), name="Launch",
+                                      due_date="31/12/2027")
+    assert refused.value.errors == {"due_date": "Enter the date as YYYY-MM-DD, e.g. 2026-12-31."}
+    project_id = await services.create_project(owner(world), organisation=str(world.org_a), name="Launch",
+                                               due_date=" 2027-12-31 ")
+    assert (await project(project_id))["due_date"] == dt.date(2027, 12, 31)
+
+
 async def test_another_workspaces_organisation_or_staff_is_refused_in_a_form(world):
     other = await make_workspace("other", "Other Agency")
     foreign_org = await insert(ClientOrganisation(workspace=other, name="Initech"))
@@ -353,6 +370,12 @@ async def test_a_new_milestone_goes_after_the_projects_others(world):
     assert await positions(world.project_a) == [(first, 0), (second, 1), (added, 2)]
 
 
+async def test_a_new_milestone_closes_a_gap_left_in_the_positions(world):
+    first, second = [await make_milestone(world.project_a, n, position=p) for n, p in (("1", 0), ("2", 2))]
+    added = await services.add_milestone(owner(world), world.project_a, name="3")
+    assert await positions(world.project_a) == [(first, 0), (second, 1), (added, 2)]
+
+
 async def test_a_milestone_is_completed_and_reopened_once(world, monkeypatch):
     moment = dt.datetime(2026, 12, 7, 9, 15, tzinfo=dt.UTC)
     monkeypatch.setattr(clock, "now", lambda: moment)
@@ -484,6 +507,18 @@ async def test_an_unchanged_edit_writes_nothing_and_a_bad_status_is_refused(worl
         await services.set_task_status(staff, world.project_a, task_id, "finished")
     assert refused.value.errors == {"status": "Choose one of the statuses: To do, In progress, Done, Cancelled."}
     assert await task(task_id) == before
+
+
+async def test_an_edit_keeps_the_milestone_assignee_and_due_date_it_is_given(world):
+    staff = owner(world)
+    lee = await make_staff(world.workspace, "lee@acme.example", role="member")
+    stage = await make_milestone(world.project_a, "Stage")
+    task_id = await services.add_task(staff, world.project_a, title="Ship")
+    await services.edit_task(staff, world.project_a, task_id, title="Ship", details="", assignee=str(lee),
+                             status="todo", milestone=str(stage), due_date="2027-05-01")
+    saved = await task(task_id)
+    assert (saved["assignee"], saved["milestone"], saved["due_date"]) == (lee, stage, dt.date(2027, 5, 1))
+    assert (await events("task_updated"))[-1]["detail"]["changed"] == ["assignee", "due_date", "milestone"]
 
 
 async def test_a_removed_assignee_stays_on_the_task_that_has_it(world):
@@ -689,3 +724,32 @@ async def test_a_client_sees_only_projects_with_a_live_grant_and_staff_see_none(
     assert [c.name for c in cards] == ["Globex rebrand", "Northwind website"]
     detail = await services.project_detail(await access.get_visible_project(alice(world), world.project_a))
     assert (detail.id, detail.name) == (world.project_a, "Northwind website")
+
+
+async def test_a_grant_with_an_expiry_is_live_until_that_day_included(world):
+    from portal.projects.tables import ProjectAccess
+
+    await ProjectAccess.update({ProjectAccess.expires_on: TODAY}).where(ProjectAccess.client_user == world.alice)
+    assert await access.visible_project_ids(alice(world)) == [world.project_a]
+    assert (await access.get_visible_project(alice(world), world.project_a))["id"] == world.project_a
+    await ProjectAccess.update({ProjectAccess.expires_on: TODAY - dt.timedelta(days=1)}).where(
+        ProjectAccess.client_user == world.alice)
+    assert await access.visible_project_ids(alice(world)) == []
+    with pytest.raises(NotFound):
+        await access.get_visible_project(alice(world), world.project_a)
+
+
+async def test_the_clients_milestones_carry_their_due_dates(world):
+    due = TODAY + dt.timedelta(days=40)
+    await make_milestone(world.project_a, "Launch", due_in_days=40)
+    row = await project(world.project_a)
+    (view,) = (await progress.progress_for([row]))[world.project_a].milestones
+    assert (view.name, view.due_date, view.done, view.overdue) == ("Launch", due, False, False)
+
+
+async def test_the_studio_overview_shows_each_projects_progress(world):
+    await make_task(world.workspace, world.project_b, "Done", status="done")
+    await make_task(world.workspace, world.project_b, "Open", status="todo")
+    overview = await services.studio_overview(world.workspace)
+    assert {row.name: row.progress.percent for row in overview.projects} == {
+        "Globex rebrand": 50, "Northwind website": 0}
