@@ -28,7 +28,8 @@ def watch(page: Page) -> list[str]:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console: {m.text[:80]}")
             if m.type == "error" and "422" not in m.text else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}")
+            if r.failure != "net::ERR_ABORTED" else None)  # abandoned by the browser as the page moved on
     page.on("response", lambda r: problems.append(f"{r.status}: {r.url}")
             if r.status >= 400 and not (r.status == 422 and r.url.endswith("/delete")) else None)
     return problems

@@ -59,7 +59,11 @@ def open_overdue_invoice(page: Page, link: str) -> None:
 def watch_console(page: Page) -> list[str]:
     failed: list[str] = []
     page.on("console", lambda message: failed.append(message.text) if message.type == "error" else None)
-    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
+    # A request the browser abandoned itself (net::ERR_ABORTED: the page moved on, as a
+    # favicon still loading when a form is sent) is not a failure; any error answer still
+    # counts below, and any other network failure here.
+    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}")
+            if request.failure != "net::ERR_ABORTED" else None)
     page.on("response", lambda response: failed.append(f"{response.url}: {response.status}")
             if response.status >= 400 else None)
     return failed
