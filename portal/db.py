@@ -607,7 +607,8 @@ class PortalPostgresEngine(PostgresEngine):
     Each request checks the database's snapshot once (``SELECT pg_current_snapshot()``,
     one round trip shared by the requests that arrive while the previous check is out;
     the web app asks for it as the request arrives, ``look_early``) and then answers its
-    ``fetch()`` reads from ``SnapshotCache`` while the snapshot is the same; a read that misses goes to the pool and fills the cache. A commit anywhere
+    ``fetch()`` reads from ``SnapshotCache`` while the snapshot is the same; a read that
+    misses goes to the pool and fills the cache. A commit anywhere
     changes the snapshot, so a request sees every commit that finished before it began,
     from any process, like the SQLite cache's ``data_version``; this process's own
     commits make the committing request check again before its next read (``wrote``),
@@ -670,10 +671,8 @@ class PortalPostgresEngine(PostgresEngine):
             early, scope.early = scope.early, None
             if early is None or writes:
                 scope.snapshot = await self._snapshot()
-            elif early.done():  # answered while the request was routed: no wait at all
-                scope.snapshot = early.result()
-            else:
-                scope.snapshot = await asyncio.shield(early)
+            else:  # answered while the request was routed, or on its way
+                scope.snapshot = early.result() if early.done() else await asyncio.shield(early)
             scope.checked_after = writes
         key = (sql, *args)
         try:

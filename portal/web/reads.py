@@ -16,10 +16,7 @@ from typing import Any
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.db import look_early, read_scope
-
-
-#: Paths that never read the database (static files): no look at the snapshot for them.
-STATIC = "/static/"
+from portal.web.hosts import AS_THEY_ARE  # static files: they never read the database
 
 
 def read_scoped(app: ASGIApp, db: Any = None) -> ASGIApp:
@@ -40,7 +37,7 @@ def read_scoped(app: ASGIApp, db: Any = None) -> ASGIApp:
             await app(scope, receive, send)
             return
         with read_scope() as reads:
-            if not scope["path"].startswith(STATIC) and look_early(reads, db):
+            if not scope["path"].startswith(AS_THEY_ARE) and look_early(reads, db):
                 if serving:
                     await asyncio.shield(reads.early)
                 else:
